@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { createKeyring, loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
+import { openDatabase, type Database } from '../lib/db/database.js';
+import { migrate } from '../lib/db/migrate.js';
+import { createLogger } from '../lib/log.js';
+import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { createSubjectKeys, createSubjectResolver, type SubjectKeys, type SubjectResolver } from '../modules/subjects/index.js';
+import {
+  createTenantRegistry,
+  ensureDefaultTenant,
+  type DefaultTenantReport,
+  type PrivateKeyParser,
+  type TenantRegistry,
+} from '../modules/tenants/index.js';
+
+/** Everything a use case may need, built once per process. Modules narrow it with Pick<>. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  keyring: Keyring;
+  tenants: TenantRegistry;
+  subjectKeys: SubjectKeys;
+  subjects: SubjectResolver;
+  metrics: Metrics;
+  clock: () => Date;
+  defaultTenantReport: DefaultTenantReport;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  /** Tests: start the embedded store from a migrated template instead of creating one (seconds saved). */
+  loadDataDir?: Blob;
+  inMemory?: boolean;
+  parsePrivateKey?: PrivateKeyParser;
+  clock?: () => Date;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const masterKey = loadOrCreateMasterKey(config.masterKey, config.dataDir, (m) => logger.warn(m));
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    loadDataDir: opts.loadDataDir,
+    inMemory: opts.inMemory,
+  });
+  try {
+    const { applied } = await migrate(database);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const keyring = createKeyring(masterKey);
+    const defaultTenantReport = await ensureDefaultTenant({ db: database.db, keyring }, config.defaultTenant);
+    const tenants = createTenantRegistry({ db: database.db, keyring, parsePrivateKey: opts.parsePrivateKey });
+    await tenants.reload();
+    const subjectKeys = createSubjectKeys({ keyring });
+    return {
+      config,
+      logger,
+      database,
+      keyring,
+      tenants,
+      subjectKeys,
+      subjects: createSubjectResolver({ keyring, keys: subjectKeys }),
+      metrics: createMetrics(),
+      clock: opts.clock ?? (() => new Date()),
+      defaultTenantReport,
+      close: () => database.close(),
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

@@ -1,0 +1,241 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The one place flowguard reads its environment. Everything else receives a typed `Config`.
+ * A bad or missing setting throws `ConfigError` naming the setting, never its value.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${setting}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const base64Key32 = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(v), {
+    message: 'must be 32 bytes, base64-encoded (generate one with: openssl rand -base64 32)',
+  });
+
+const port = z.coerce.number().int().min(0).max(65535);
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+
+export const forwardTargetSchema = z.object({
+  url: httpUrl,
+  secret: z.string().min(16, 'must be at least 16 characters'),
+});
+
+export const tenantSettingsSchema = z.object({
+  /** Keep message text/captions (encrypted). Off by default: flowguard keeps metadata only. */
+  storeMessageContent: z.boolean().default(false),
+  /** Regimes whose deadlines apply to this tenant's requests; the strictest wins. */
+  regimes: z.array(z.enum(['gdpr', 'ccpa'])).min(1).default(['gdpr']),
+  /** Downstream systems that receive every verified webhook event (pass-through). */
+  forward: z.array(forwardTargetSchema).default([]),
+});
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+
+const fileSchema = z
+  .object({
+    server: z
+      .object({
+        port: port.optional(),
+        host: z.string().min(1).optional(),
+        publicUrl: httpUrl.optional(),
+        tls: z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            clientCaFile: z.string().min(1).optional(),
+          })
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    tenant: tenantSettingsSchema.partial().strict().default({}),
+    flowTokens: z
+      .object({ ttlSeconds: z.number().int().min(60).max(30 * 86400) })
+      .partial()
+      .strict()
+      .default({}),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    systems: z.array(z.unknown()).default([]),
+  })
+  .strict();
+
+const envSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional(),
+  FLOWGUARD_DATA_DIR: z.string().min(1).default('./.flowguard'),
+  FLOWGUARD_MASTER_KEY: base64Key32.optional(),
+  FLOWGUARD_CONFIG: z.string().min(1).optional(),
+  FLOWGUARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  FLOWGUARD_PUBLIC_URL: httpUrl.optional(),
+  PORT: port.optional(),
+  HOST: z.string().min(1).optional(),
+  WHATSAPP_APP_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  WHATSAPP_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  WHATSAPP_PHONE_NUMBER_ID: z
+    .string()
+    .regex(/^\d{1,32}$/, 'must be the numeric phone number id from Meta')
+    .optional(),
+  WHATSAPP_BUSINESS_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{1,32}$/, 'must be numeric')
+    .optional(),
+  WHATSAPP_ACCESS_TOKEN: z.string().min(1).optional(),
+  WHATSAPP_GRAPH_URL: httpUrl.default('https://graph.facebook.com/v23.0'),
+  FLOWS_PRIVATE_KEY: z.string().min(1).optional(),
+  FLOWS_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  FLOWS_PRIVATE_KEY_PASSPHRASE: z.string().min(1).optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+});
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  masterKey: Buffer | undefined;
+  logLevel: LogLevel;
+  server: {
+    port: number;
+    host: string;
+    publicUrl: string | undefined;
+    tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
+  };
+  graphUrl: string;
+  flowTokenTtlSeconds: number;
+  /** The default tenant as far as the environment describes it; missing pieces are generated at start-up. */
+  defaultTenant: {
+    appSecret: string | undefined;
+    verifyToken: string | undefined;
+    phoneNumberId: string | undefined;
+    businessAccountId: string | undefined;
+    accessToken: string | undefined;
+    flowsPrivateKeyPem: string | undefined;
+    flowsPrivateKeyPassphrase: string | undefined;
+    settings: TenantSettings;
+  };
+  /** Raw data-map entries; validated by the connectors module. */
+  systems: unknown[];
+  configFile: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function firstIssue(error: z.ZodError, prefix: string[] = []): ConfigError {
+  const issue = error.issues[0];
+  const where = [...prefix, ...(issue?.path ?? []).map(String)].join('.') || '(root)';
+  return new ConfigError(where, issue?.message ?? 'invalid');
+}
+
+/** Replace `${NAME}` in every string of a parsed YAML document; an unset variable is an error. */
+export function interpolateEnv(value: unknown, env: Env, at: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(at.join('.') || '(root)', `refers to unset variable ${name}`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...at, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...at, k])]),
+    );
+  }
+  return value;
+}
+
+function readConfigFile(env: Env, cwd: string): { file: string | undefined; doc: unknown } {
+  const explicit = env.FLOWGUARD_CONFIG;
+  const file = explicit ? path.resolve(cwd, explicit) : path.resolve(cwd, 'flowguard.yaml');
+  if (!fs.existsSync(file)) {
+    if (explicit) throw new ConfigError('FLOWGUARD_CONFIG', 'file does not exist');
+    return { file: undefined, doc: {} };
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new ConfigError('FLOWGUARD_CONFIG', `not valid YAML${line ? ` (line ${line})` : ''}`);
+  }
+  return { file, doc: interpolateEnv(doc, env) };
+}
+
+function readPrivateKey(env: z.infer<typeof envSchema>, cwd: string): string | undefined {
+  if (env.FLOWS_PRIVATE_KEY && env.FLOWS_PRIVATE_KEY_FILE) {
+    throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'set either FLOWS_PRIVATE_KEY or FLOWS_PRIVATE_KEY_FILE, not both');
+  }
+  if (env.FLOWS_PRIVATE_KEY) return env.FLOWS_PRIVATE_KEY.replace(/\\n/g, '\n');
+  if (env.FLOWS_PRIVATE_KEY_FILE) {
+    try {
+      return fs.readFileSync(path.resolve(cwd, env.FLOWS_PRIVATE_KEY_FILE), 'utf8');
+    } catch {
+      throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'cannot be read');
+    }
+  }
+  return undefined;
+}
+
+export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Config {
+  // Treat empty strings as unset, as shells and .env files commonly produce them.
+  const cleaned: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v !== ''));
+  const parsedEnv = envSchema.safeParse(cleaned);
+  if (!parsedEnv.success) throw firstIssue(parsedEnv.error);
+  const env = parsedEnv.data;
+
+  const { file, doc } = readConfigFile(cleaned, cwd);
+  const parsedFile = fileSchema.safeParse(doc);
+  if (!parsedFile.success) throw firstIssue(parsedFile.error, ['FLOWGUARD_CONFIG']);
+  const yaml = parsedFile.data;
+
+  if (env.DATABASE_URL && !env.FLOWGUARD_MASTER_KEY) {
+    throw new ConfigError('FLOWGUARD_MASTER_KEY', 'is required when DATABASE_URL is set');
+  }
+  const tlsCert = env.TLS_CERT_FILE ?? yaml.server.tls?.certFile;
+  const tlsKey = env.TLS_KEY_FILE ?? yaml.server.tls?.keyFile;
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    throw new ConfigError(tlsCert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  }
+  const clientCa = env.TLS_CLIENT_CA_FILE ?? yaml.server.tls?.clientCaFile;
+  if (clientCa && !tlsCert) throw new ConfigError('TLS_CLIENT_CA_FILE', 'needs TLS_CERT_FILE and TLS_KEY_FILE');
+
+  const settings = tenantSettingsSchema.parse(yaml.tenant);
+  return {
+    databaseUrl: env.DATABASE_URL,
+    dataDir: path.resolve(cwd, env.FLOWGUARD_DATA_DIR),
+    masterKey: env.FLOWGUARD_MASTER_KEY ? Buffer.from(env.FLOWGUARD_MASTER_KEY, 'base64') : undefined,
+    logLevel: env.FLOWGUARD_LOG_LEVEL ?? yaml.logLevel ?? 'info',
+    server: {
+      port: env.PORT ?? yaml.server.port ?? 8080,
+      host: env.HOST ?? yaml.server.host ?? '127.0.0.1',
+      publicUrl: env.FLOWGUARD_PUBLIC_URL ?? yaml.server.publicUrl,
+      tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey, clientCaFile: clientCa } : undefined,
+    },
+    graphUrl: env.WHATSAPP_GRAPH_URL.replace(/\/+$/, ''),
+    flowTokenTtlSeconds: yaml.flowTokens.ttlSeconds ?? 24 * 3600,
+    defaultTenant: {
+      appSecret: env.WHATSAPP_APP_SECRET,
+      verifyToken: env.WHATSAPP_VERIFY_TOKEN,
+      phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
+      businessAccountId: env.WHATSAPP_BUSINESS_ACCOUNT_ID,
+      accessToken: env.WHATSAPP_ACCESS_TOKEN,
+      flowsPrivateKeyPem: readPrivateKey(env, cwd),
+      flowsPrivateKeyPassphrase: env.FLOWS_PRIVATE_KEY_PASSPHRASE,
+      settings,
+    },
+    systems: yaml.systems,
+    configFile: file,
+  };
+}

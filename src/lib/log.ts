@@ -1,0 +1,79 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/config.js';
+
+/**
+ * flowguard's logs must never carry personal data. Two layers: known personal fields are redacted by path,
+ * and every string that reaches the log is scrubbed of phone-like numbers, BSUIDs and wamids.
+ */
+
+const REDACT_PATHS = [
+  '*.phone',
+  '*.wa_id',
+  '*.from',
+  '*.user_id',
+  '*.name',
+  '*.profile',
+  '*.body',
+  '*.text',
+  '*.caption',
+  '*.response_json',
+  '*.flow_token',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-hub-signature-256"]',
+];
+
+const PHONE_LIKE = /\+?\d[\d\s().-]{6,}\d/g;
+const BSUID_LIKE = /\b[A-Z]{2}\.[A-Za-z0-9]{6,128}\b/g;
+const WAMID_LIKE = /\bwamid\.[A-Za-z0-9_=+/-]+/g;
+
+/** Replace anything that looks like a phone number, BSUID or message id in free text. */
+export function scrub(text: string): string {
+  return text
+    .replace(WAMID_LIKE, 'wamid.[redacted]')
+    .replace(BSUID_LIKE, '[bsuid]')
+    .replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 7 ? '[phone]' : m));
+}
+
+function scrubDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return { type: value.name, message: scrub(value.message), stack: value.stack ? scrub(value.stack) : undefined };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
+}
+
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'flowguard' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: (obj) => scrubDeep(obj) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as Parameters<typeof method>,
+          );
+        },
+      },
+      serializers: {
+        err: (err: Error) => scrubDeep(err),
+        req: (req: { method: string; url: string; routeOptions?: { url?: string } }) => ({
+          method: req.method,
+          route: req.routeOptions?.url ?? scrub(req.url.split('?')[0] ?? ''),
+        }),
+      },
+    },
+    destination,
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,2 @@
+export { blindIndex, createSubjectResolver, type ResolvedSubject, type SubjectResolver } from './resolve-subject.js';
+export { createSubjectKeys, type SubjectKeys } from './subject-keys.js';
