@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { createQueue, type Queue } from '../jobs/queue.js';
 import { createKeyring, loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
 import { openDatabase, type Database } from '../lib/db/database.js';
 import { migrate } from '../lib/db/migrate.js';
@@ -24,6 +25,7 @@ export interface AppContext {
   subjectKeys: SubjectKeys;
   subjects: SubjectResolver;
   metrics: Metrics;
+  queue: Queue;
   clock: () => Date;
   defaultTenantReport: DefaultTenantReport;
   close(): Promise<void>;
@@ -36,6 +38,8 @@ export interface ContextOptions {
   inMemory?: boolean;
   parsePrivateKey?: PrivateKeyParser;
   clock?: () => Date;
+  /** Run queue workers and maintenance in this process (serve, worker); CLI commands only enqueue. */
+  work?: boolean;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
@@ -55,6 +59,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const tenants = createTenantRegistry({ db: database.db, keyring, parsePrivateKey: opts.parsePrivateKey });
     await tenants.reload();
     const subjectKeys = createSubjectKeys({ keyring });
+    const queue = createQueue(database, logger, { work: opts.work ?? false });
+    await queue.start();
     return {
       config,
       logger,
@@ -64,9 +70,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       subjectKeys,
       subjects: createSubjectResolver({ keyring, keys: subjectKeys }),
       metrics: createMetrics(),
+      queue,
       clock: opts.clock ?? (() => new Date()),
       defaultTenantReport,
-      close: () => database.close(),
+      async close() {
+        await queue.stop();
+        await database.close();
+      },
     };
   } catch (err) {
     await database.close();

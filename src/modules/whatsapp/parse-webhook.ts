@@ -17,7 +17,31 @@ import {
   textPartSchema,
   userIdUpdateSchema,
   userPreferenceSchema,
+  type ContactEvent,
+  type FlowReply,
   type MediaKind,
+  type MessageEvent,
+  type ParsedWebhook,
+  type PartyIds,
+  type Rejection,
+  type UnsupportedEvent,
+  type UserIdUpdateEvent,
+  type UserPreferenceEvent,
+  type WebhookEvent,
+} from './webhook.schemas.js';
+
+export type {
+  ContactEvent,
+  FlowReply,
+  MessageEvent,
+  ParsedWebhook,
+  PartyIds,
+  Rejection,
+  StatusEvent,
+  UnsupportedEvent,
+  UserIdUpdateEvent,
+  UserPreferenceEvent,
+  WebhookEvent,
 } from './webhook.schemas.js';
 
 /**
@@ -26,112 +50,10 @@ import {
  * path only, never a payload value) and the other items still come out.
  */
 
-export interface PartyIds {
-  /** E.164. */
-  phone?: string;
-  /** Business-scoped user id. */
-  bsuid?: string;
-}
-
-interface Base {
-  wabaId: string;
-  /** `metadata.phone_number_id` of the change; always present on messages and statuses. */
-  phoneNumberId?: string;
-}
-
-export interface ContactEvent extends Base, PartyIds {
-  kind: 'contact';
-  parentBsuid?: string;
-  profileName?: string;
-  username?: string;
-}
-
-export interface FlowReply {
-  /** Raw `response_json` string. */
-  responseJson: string;
-  /** `JSON.parse(responseJson)` when that is an object (not an array). */
-  parsed: Record<string, unknown> | undefined;
-  flowToken?: string;
-}
-
-export interface MessageEvent extends Base {
-  kind: 'message';
-  phoneNumberId: string;
-  id: string;
-  from: PartyIds;
-  timestamp: Date;
-  type: string;
-  /** `text.body`, `button.text`, or the interactive button/list reply title. */
-  text?: string;
-  caption?: string;
-  media?: { id: string; mimeType?: string; sha256?: string; caption?: string; kind: MediaKind };
-  flowReply?: FlowReply;
-  context?: { id?: string };
-  isStopKeyword: boolean;
-}
-
-export interface StatusEvent extends Base {
-  kind: 'status';
-  phoneNumberId: string;
-  id: string;
-  status: string;
-  timestamp: Date;
-  recipient: PartyIds;
-  errorCodes: number[];
-}
-
-export interface UserPreferenceEvent extends Base, PartyIds {
-  kind: 'user_preference';
-  category: string;
-  value: 'stop' | 'resume';
-  timestamp: Date;
-}
-
-export interface UserIdUpdateEvent extends Base {
-  kind: 'user_id_update';
-  previousBsuid: string;
-  currentBsuid: string;
-  /** E.164, when the update carries one (the user's current phone). */
-  phone?: string;
-  timestamp?: Date;
-}
-
-export interface UnsupportedEvent extends Base {
-  kind: 'unsupported';
-  field: string;
-}
-
-export type WebhookEvent =
-  ContactEvent | MessageEvent | StatusEvent | UserPreferenceEvent | UserIdUpdateEvent | UnsupportedEvent;
-
-export interface Rejection {
-  /** Fixed wording from the parser or schema; never contains payload values. */
-  reason: string;
-  /** JSON path such as `entry[0].changes[1].value.messages[2].from`. */
-  path: string;
-}
-
-export interface ParsedWebhook {
-  /** The body was `{object:'whatsapp_business_account', entry:[...]}`. */
-  isEnvelope: boolean;
-  events: WebhookEvent[];
-  rejected: Rejection[];
-}
-
 /** Opt-out keywords, compared after trim, whitespace collapse, NFC and upper-casing. */
+// prettier-ignore
 export const STOP_KEYWORDS = [
-  'STOP',
-  'STOPALL',
-  'UNSUBSCRIBE',
-  'CANCEL',
-  'END',
-  'QUIT',
-  'OPT OUT',
-  'OPTOUT',
-  'ARRET',
-  'ARRÊT',
-  'BAJA',
-  'ALTO',
+  'STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPT OUT', 'OPTOUT', 'ARRET', 'ARRÊT', 'BAJA', 'ALTO',
 ] as const;
 
 const STOP_SET: ReadonlySet<string> = new Set(STOP_KEYWORDS);
@@ -165,18 +87,19 @@ const MAX_REJECTED = 200;
 
 export function parseWebhook(body: unknown): ParsedWebhook {
   const out = new Collector();
+  let isEnvelope = false;
   try {
     const envelope = envelopeSchema.safeParse(body);
-    if (!envelope.success) {
-      return { isEnvelope: false, events: [], rejected: [{ reason: NOT_ENVELOPE, path: '' }] };
-    }
+    if (!envelope.success) return { isEnvelope, events: [], rejected: [{ reason: NOT_ENVELOPE, path: '' }] };
+    isEnvelope = true;
     envelope.data.entry.forEach((entry, i) =>
       out.guard(`entry[${i}]`, () => parseEntry(out, entry, `entry[${i}]`)),
     );
   } catch {
+    if (!isEnvelope) return { isEnvelope, events: [], rejected: [{ reason: NOT_ENVELOPE, path: '' }] };
     out.reject('internal error while parsing', '');
   }
-  return { isEnvelope: true, events: out.events, rejected: out.result() };
+  return { isEnvelope, events: out.events, rejected: out.result() };
 }
 
 class Collector {

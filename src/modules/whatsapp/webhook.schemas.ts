@@ -23,10 +23,11 @@ export const WEBHOOK_LIMITS = {
   errorsPerStatus: 100,
 } as const;
 
-/** Meta's short machine names: change fields, message/interactive/system types, statuses, categories. */
-export const nameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not a name (letters, digits, _ . -; at most 64)');
+/**
+ * Meta's snake_case machine names: change fields, message/interactive/system types, statuses, categories.
+ * Kept strict (must start with a letter) so such a name can never smuggle a number or free text.
+ */
+export const nameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'not a snake_case name');
 
 /** Graph API numeric ids: WABA id, phone_number_id. */
 export const graphIdSchema = z.string().regex(/^\d{1,64}$/, 'not a numeric id');
@@ -201,3 +202,97 @@ export const userIdUpdateSchema = z
       timestamp: v.timestamp ?? undefined,
     };
   });
+
+// ---------- output: normalised events ----------
+
+export interface PartyIds {
+  /** E.164. */
+  phone?: string;
+  /** Business-scoped user id. */
+  bsuid?: string;
+}
+
+interface Base {
+  wabaId: string;
+  /** `metadata.phone_number_id` of the change; always present on messages and statuses. */
+  phoneNumberId?: string;
+}
+
+export interface ContactEvent extends Base, PartyIds {
+  kind: 'contact';
+  parentBsuid?: string;
+  profileName?: string;
+  username?: string;
+}
+
+export interface FlowReply {
+  /** Raw `response_json` string. */
+  responseJson: string;
+  /** `JSON.parse(responseJson)` when that is an object (not an array). */
+  parsed: Record<string, unknown> | undefined;
+  flowToken?: string;
+}
+
+export interface MessageEvent extends Base {
+  kind: 'message';
+  phoneNumberId: string;
+  id: string;
+  from: PartyIds;
+  timestamp: Date;
+  type: string;
+  /** `text.body`, `button.text`, or the interactive button/list reply title. */
+  text?: string;
+  caption?: string;
+  media?: { id: string; mimeType?: string; sha256?: string; caption?: string; kind: MediaKind };
+  flowReply?: FlowReply;
+  context?: { id?: string };
+  isStopKeyword: boolean;
+}
+
+export interface StatusEvent extends Base {
+  kind: 'status';
+  phoneNumberId: string;
+  id: string;
+  status: string;
+  timestamp: Date;
+  recipient: PartyIds;
+  errorCodes: number[];
+}
+
+export interface UserPreferenceEvent extends Base, PartyIds {
+  kind: 'user_preference';
+  category: string;
+  value: 'stop' | 'resume';
+  timestamp: Date;
+}
+
+export interface UserIdUpdateEvent extends Base {
+  kind: 'user_id_update';
+  previousBsuid: string;
+  currentBsuid: string;
+  /** E.164, when the update carries one (the user's current phone). */
+  phone?: string;
+  timestamp?: Date;
+}
+
+export interface UnsupportedEvent extends Base {
+  kind: 'unsupported';
+  field: string;
+}
+
+export type WebhookEvent =
+  ContactEvent | MessageEvent | StatusEvent | UserPreferenceEvent | UserIdUpdateEvent | UnsupportedEvent;
+
+export interface Rejection {
+  /** Fixed wording from the parser or schema; never contains payload values. */
+  reason: string;
+  /** JSON path such as `entry[0].changes[1].value.messages[2].from`. */
+  path: string;
+}
+
+export interface ParsedWebhook {
+  /** The body was `{object:'whatsapp_business_account', entry:[...]}`. */
+  isEnvelope: boolean;
+  events: WebhookEvent[];
+  rejected: Rejection[];
+}

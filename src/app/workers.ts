@@ -1,0 +1,14 @@
+import type { AppContext } from './context.js';
+
+/** Queue workers run by `serve` and `worker`. Each module that owns a queue adds its starter here. */
+export type WorkerStarter = (ctx: AppContext) => Promise<void>;
+
+const starters: WorkerStarter[] = [];
+
+export function addWorker(starter: WorkerStarter): void {
+  starters.push(starter);
+}
+
+export async function startWorkers(ctx: AppContext): Promise<void> {
+  for (const start of starters) await start(ctx);
+}

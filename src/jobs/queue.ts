@@ -1,0 +1,63 @@
+import PgBoss from 'pg-boss';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { executorFor, type Database } from '../lib/db/database.js';
+import type { DB } from '../lib/db/schema.js';
+import { deadLetterName, queueCatalog } from './catalog.js';
+
+/**
+ * The durable queue is pg-boss on flowguard's own database, so a job can be enqueued inside the transaction
+ * that makes it necessary (outbox): if the transaction rolls back, the job was never sent.
+ */
+
+export interface QueueOptions {
+  /** Run workers and maintenance in this process (serve/worker). CLI commands only send. */
+  work: boolean;
+}
+
+export function createQueue(database: Database, logger: Logger, opts: QueueOptions) {
+  const boss = new PgBoss({
+    db: database.sql as PgBoss.Db,
+    schema: 'pgboss',
+    supervise: opts.work,
+    schedule: opts.work,
+    // pg-boss' own housekeeping; flowguard's retention sweeps its own tables separately.
+    archiveCompletedAfterSeconds: 3600,
+    deleteAfterDays: 7,
+    monitorStateIntervalSeconds: 60,
+  });
+  boss.on('error', (err: Error) => logger.error({ err }, 'queue error'));
+  let started = false;
+  return {
+    boss,
+    async start(): Promise<void> {
+      if (started) return;
+      await boss.start();
+      started = true;
+      for (const spec of queueCatalog) {
+        const dead = deadLetterName(spec.name);
+        const options = {
+          retryLimit: spec.retryLimit,
+          retryDelay: spec.retryDelay,
+          retryBackoff: spec.retryBackoff,
+          expireInSeconds: spec.expireInSeconds,
+          policy: spec.policy ?? 'standard',
+        };
+        if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, policy: 'standard' });
+        if (await boss.getQueue(spec.name)) await boss.updateQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
+        else await boss.createQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
+      }
+    },
+    async stop(): Promise<void> {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+    /** Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). */
+    send(tx: Kysely<DB>, name: string, data: object, options: PgBoss.SendOptions = {}): Promise<string | null> {
+      return boss.send(name, data, { ...options, db: executorFor(tx) as PgBoss.Db });
+    },
+  };
+}
+
+export type Queue = ReturnType<typeof createQueue>;
