@@ -27,7 +27,9 @@ export default async function setup(project: TestProject) {
   if (missing.length) {
     const line = `flowguard tests: ${missing.join(', ')} not reachable on 127.0.0.1`;
     if (process.env.CI === 'true') throw new Error(`${line}: CI needs every service (see README)`);
-    console.warn(`\n!!! ${line}: the suites that need them are SKIPPED. Start them to run the full suite. !!!\n`);
+    console.warn(
+      `\n!!! ${line}: the suites that need them are SKIPPED. Start them to run the full suite. !!!\n`,
+    );
   }
   project.provide('services', services);
   return () => fs.rmSync(dir, { recursive: true, force: true });

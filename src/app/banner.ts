@@ -13,7 +13,9 @@ export async function startupBanner(ctx: AppContext, baseUrl: string): Promise<s
   ];
   const generated = ctx.defaultTenantReport.generated;
   if (generated.includes('verify_token')) {
-    lines.push(`  Verify token           ${tenant.secrets.verifyToken}   (generated; set WHATSAPP_VERIFY_TOKEN to choose your own)`);
+    lines.push(
+      `  Verify token           ${tenant.secrets.verifyToken}   (generated; set WHATSAPP_VERIFY_TOKEN to choose your own)`,
+    );
   } else {
     lines.push('  Verify token           the value of WHATSAPP_VERIFY_TOKEN');
   }
@@ -25,7 +27,10 @@ export async function startupBanner(ctx: AppContext, baseUrl: string): Promise<s
     );
   }
   if (tenant.flowsPrivateKey) {
-    const pub = crypto.createPublicKey(tenant.flowsPrivateKey).export({ type: 'spki', format: 'pem' }).toString();
+    const pub = crypto
+      .createPublicKey(tenant.flowsPrivateKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     const phone = tenant.phoneNumberId ?? '<PHONE_NUMBER_ID>';
     lines.push(
       '',
@@ -39,7 +44,10 @@ export async function startupBanner(ctx: AppContext, baseUrl: string): Promise<s
       '  (`flowguard keys generate --out DIR` writes a key pair to files; set FLOWS_PRIVATE_KEY_FILE to use it.)',
     );
   } else {
-    lines.push('', 'The default tenant has no usable Flows private key: check FLOWS_PRIVATE_KEY(_FILE) and its passphrase.');
+    lines.push(
+      '',
+      'The default tenant has no usable Flows private key: check FLOWS_PRIVATE_KEY(_FILE) and its passphrase.',
+    );
   }
   return lines.join('\n');
 }

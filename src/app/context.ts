@@ -6,7 +6,12 @@ import { openDatabase, type Database } from '../lib/db/database.js';
 import { migrate } from '../lib/db/migrate.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
-import { createSubjectKeys, createSubjectResolver, type SubjectKeys, type SubjectResolver } from '../modules/subjects/index.js';
+import {
+  createSubjectKeys,
+  createSubjectResolver,
+  type SubjectKeys,
+  type SubjectResolver,
+} from '../modules/subjects/index.js';
 import {
   createTenantRegistry,
   ensureDefaultTenant,

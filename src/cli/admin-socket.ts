@@ -68,10 +68,19 @@ export async function listenAdminSocket(ctx: AppContext): Promise<() => Promise<
     });
 }
 
-export function callAdminSocket(dataDir: string, command: string, args: Record<string, unknown>): Promise<CommandResult> {
+export function callAdminSocket(
+  dataDir: string,
+  command: string,
+  args: Record<string, unknown>,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { socketPath: adminSocketPath(dataDir), path: '/run', method: 'POST', headers: { 'content-type': 'application/json' } },
+      {
+        socketPath: adminSocketPath(dataDir),
+        path: '/run',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -36,7 +36,10 @@ export const tenantSettingsSchema = z.object({
   /** Keep message text/captions (encrypted). Off by default: flowguard keeps metadata only. */
   storeMessageContent: z.boolean().default(false),
   /** Regimes whose deadlines apply to this tenant's requests; the strictest wins. */
-  regimes: z.array(z.enum(['gdpr', 'ccpa'])).min(1).default(['gdpr']),
+  regimes: z
+    .array(z.enum(['gdpr', 'ccpa']))
+    .min(1)
+    .default(['gdpr']),
   /** Downstream systems that receive every verified webhook event (pass-through). */
   forward: z.array(forwardTargetSchema).default([]),
 });
@@ -61,7 +64,13 @@ const fileSchema = z
       .default({}),
     tenant: tenantSettingsSchema.partial().strict().default({}),
     flowTokens: z
-      .object({ ttlSeconds: z.number().int().min(60).max(30 * 86400) })
+      .object({
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86400),
+      })
       .partial()
       .strict()
       .default({}),
@@ -143,15 +152,14 @@ export function interpolateEnv(value: unknown, env: Env, at: string[] = []): unk
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
-      if (v === undefined) throw new ConfigError(at.join('.') || '(root)', `refers to unset variable ${name}`);
+      if (v === undefined)
+        throw new ConfigError(at.join('.') || '(root)', `refers to unset variable ${name}`);
       return v;
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...at, String(i)]));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...at, k])]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...at, k])]));
   }
   return value;
 }
@@ -175,7 +183,10 @@ function readConfigFile(env: Env, cwd: string): { file: string | undefined; doc:
 
 function readPrivateKey(env: z.infer<typeof envSchema>, cwd: string): string | undefined {
   if (env.FLOWS_PRIVATE_KEY && env.FLOWS_PRIVATE_KEY_FILE) {
-    throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'set either FLOWS_PRIVATE_KEY or FLOWS_PRIVATE_KEY_FILE, not both');
+    throw new ConfigError(
+      'FLOWS_PRIVATE_KEY_FILE',
+      'set either FLOWS_PRIVATE_KEY or FLOWS_PRIVATE_KEY_FILE, not both',
+    );
   }
   if (env.FLOWS_PRIVATE_KEY) return env.FLOWS_PRIVATE_KEY.replace(/\\n/g, '\n');
   if (env.FLOWS_PRIVATE_KEY_FILE) {
@@ -190,7 +201,9 @@ function readPrivateKey(env: z.infer<typeof envSchema>, cwd: string): string | u
 
 export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Config {
   // Treat empty strings as unset, as shells and .env files commonly produce them.
-  const cleaned: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned: Env = Object.fromEntries(
+    Object.entries(rawEnv).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsedEnv = envSchema.safeParse(cleaned);
   if (!parsedEnv.success) throw firstIssue(parsedEnv.error);
   const env = parsedEnv.data;
@@ -206,10 +219,14 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
   const tlsCert = env.TLS_CERT_FILE ?? yaml.server.tls?.certFile;
   const tlsKey = env.TLS_KEY_FILE ?? yaml.server.tls?.keyFile;
   if (Boolean(tlsCert) !== Boolean(tlsKey)) {
-    throw new ConfigError(tlsCert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+    throw new ConfigError(
+      tlsCert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE',
+      'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE',
+    );
   }
   const clientCa = env.TLS_CLIENT_CA_FILE ?? yaml.server.tls?.clientCaFile;
-  if (clientCa && !tlsCert) throw new ConfigError('TLS_CLIENT_CA_FILE', 'needs TLS_CERT_FILE and TLS_KEY_FILE');
+  if (clientCa && !tlsCert)
+    throw new ConfigError('TLS_CLIENT_CA_FILE', 'needs TLS_CERT_FILE and TLS_KEY_FILE');
 
   const settings = tenantSettingsSchema.parse(yaml.tenant);
   return {

@@ -13,7 +13,14 @@ export interface QueueSpec {
 
 export const queueCatalog: QueueSpec[] = [
   // Pass-through delivery of verified events, drained in order per conversation (one active drain per key).
-  { name: 'forward.drain', retryLimit: 12, retryDelay: 2, retryBackoff: true, expireInSeconds: 120, policy: 'singleton' },
+  {
+    name: 'forward.drain',
+    retryLimit: 12,
+    retryDelay: 2,
+    retryBackoff: true,
+    expireInSeconds: 120,
+    policy: 'singleton',
+  },
 ];
 
 export function deadLetterName(queue: string): string {

@@ -44,7 +44,8 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
           policy: spec.policy ?? 'standard',
         };
         if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, policy: 'standard' });
-        if (await boss.getQueue(spec.name)) await boss.updateQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
+        if (await boss.getQueue(spec.name))
+          await boss.updateQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
         else await boss.createQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
       }
     },
@@ -54,7 +55,12 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
     /** Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). */
-    send(tx: Kysely<DB>, name: string, data: object, options: PgBoss.SendOptions = {}): Promise<string | null> {
+    send(
+      tx: Kysely<DB>,
+      name: string,
+      data: object,
+      options: PgBoss.SendOptions = {},
+    ): Promise<string | null> {
       return boss.send(name, data, { ...options, db: executorFor(tx) as PgBoss.Db });
     },
   };

@@ -29,6 +29,7 @@ const REDACT_PATHS = [
 
 const PHONE_LIKE = /\+?\d[\d\s().-]{6,}\d/g;
 const BSUID_LIKE = /\b[A-Z]{2}\.[A-Za-z0-9]{6,128}\b/g;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/;
 const WAMID_LIKE = /\bwamid\.[A-Za-z0-9_=+/-]+/g;
 
 /** Replace anything that looks like a phone number, BSUID or message id in free text. */
@@ -36,14 +37,18 @@ export function scrub(text: string): string {
   return text
     .replace(WAMID_LIKE, 'wamid.[redacted]')
     .replace(BSUID_LIKE, '[bsuid]')
-    .replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 7 ? '[phone]' : m));
+    .replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 7 && !ISO_DATE.test(m) ? '[phone]' : m));
 }
 
 function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrub(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
-    return { type: value.name, message: scrub(value.message), stack: value.stack ? scrub(value.stack) : undefined };
+    return {
+      type: value.name,
+      message: scrub(value.message),
+      stack: value.stack ? scrub(value.stack) : undefined,
+    };
   }
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));

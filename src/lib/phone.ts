@@ -30,11 +30,15 @@ export function e164Digits(e164: string): string {
 export type Identity = { kind: 'phone'; value: string } | { kind: 'bsuid'; value: string };
 
 /** Parse a user-supplied identity (CLI/API): `+E164` or digits → phone; `CC.xxx` → BSUID. */
-export function parseIdentity(input: { phone?: string | undefined; user_id?: string | undefined }): Identity | undefined {
+export function parseIdentity(input: {
+  phone?: string | undefined;
+  user_id?: string | undefined;
+}): Identity | undefined {
   if (input.phone !== undefined) {
     const e164 = toE164(input.phone);
     return e164 ? { kind: 'phone', value: e164 } : undefined;
   }
-  if (input.user_id !== undefined) return isBsuid(input.user_id) ? { kind: 'bsuid', value: input.user_id } : undefined;
+  if (input.user_id !== undefined)
+    return isBsuid(input.user_id) ? { kind: 'bsuid', value: input.user_id } : undefined;
   return undefined;
 }

@@ -24,4 +24,5 @@ export async function probeServices(): Promise<{ postgres: boolean; mariadb: boo
   return { postgres, mariadb, redis };
 }
 
-export const PG_ADMIN_URL = process.env.FLOWGUARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.FLOWGUARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -73,7 +73,10 @@ export const TEST_PHONE_NUMBER_ID = '100000000000001';
  * A whole flowguard (context + HTTP server, not listening; drive it with app.inject) on a fresh store of the
  * given kind. `env` overrides the default single-tenant environment.
  */
-export async function createTestApp(kind: StoreKind, env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function createTestApp(
+  kind: StoreKind,
+  env: Record<string, string | undefined> = {},
+): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-test-'));
   const pgdb = kind === 'postgres' ? await createPgDatabase() : undefined;
   const config = loadConfig(

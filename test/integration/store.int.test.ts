@@ -24,18 +24,18 @@ describe.each(storeKinds())('store on %s', (kind) => {
     const p = fakePerson();
     const db = t.ctx.database.db;
     const tenant = await t.ctx.tenants.getDefault();
-    const a = await db.transaction().execute((tx) =>
-      t.ctx.subjects.findOrCreate(tx, tenant.id, [{ kind: 'phone', value: p.e164 }]),
-    );
+    const a = await db
+      .transaction()
+      .execute((tx) => t.ctx.subjects.findOrCreate(tx, tenant.id, [{ kind: 'phone', value: p.e164 }]));
     const b = await db.transaction().execute((tx) =>
       t.ctx.subjects.findOrCreate(tx, tenant.id, [
         { kind: 'phone', value: p.e164 },
         { kind: 'bsuid', value: p.bsuid },
       ]),
     );
-    const c = await db.transaction().execute((tx) =>
-      t.ctx.subjects.findOrCreate(tx, tenant.id, [{ kind: 'bsuid', value: p.bsuid }]),
-    );
+    const c = await db
+      .transaction()
+      .execute((tx) => t.ctx.subjects.findOrCreate(tx, tenant.id, [{ kind: 'bsuid', value: p.bsuid }]));
     expect(a.created).toBe(true);
     expect(b.id).toBe(a.id);
     expect(c.id).toBe(a.id);
@@ -44,7 +44,9 @@ describe.each(storeKinds())('store on %s', (kind) => {
     for (const row of rows) {
       expect(row.value).toMatch(/^v1\./);
       expect(row.value).not.toContain(p.waId);
-      expect(a.cipher.decrypt(row.value, 'identities', 'value', row.id)).toBe(row.kind === 'phone' ? p.e164 : p.bsuid);
+      expect(a.cipher.decrypt(row.value, 'identities', 'value', row.id)).toBe(
+        row.kind === 'phone' ? p.e164 : p.bsuid,
+      );
     }
   });
 
@@ -59,7 +61,9 @@ describe.each(storeKinds())('store on %s', (kind) => {
       ),
     );
     expect(new Set(ids.map((r) => r.id)).size).toBe(1);
-    const count = await sql<{ n: string }>`select count(*)::text as n from subjects s join identities i on i.subject_id = s.id`.execute(
+    const count = await sql<{
+      n: string;
+    }>`select count(*)::text as n from subjects s join identities i on i.subject_id = s.id`.execute(
       t.ctx.database.db,
     );
     expect(Number(count.rows[0]?.n)).toBeGreaterThan(0);

@@ -26,8 +26,10 @@ export async function serve(config: Config, io: CliIo, opts: ServeOptions): Prom
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     const scheme = config.server.tls ? 'https' : 'http';
-    const base = config.server.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-    io.out(await startupBanner(ctx, base.replace(/\/+$/, '')));
+    const base =
+      config.server.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    // The banner is for people; stdout stays pure JSON log lines for collectors.
+    io.err(await startupBanner(ctx, base.replace(/\/+$/, '')));
     ctx.logger.info({ port: actualPort, startupMs: Date.now() - started }, 'flowguard started');
   } else {
     ctx.logger.info({ startupMs: Date.now() - started }, 'flowguard worker started');

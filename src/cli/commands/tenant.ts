@@ -6,7 +6,10 @@ import type { CliDefinition } from '../main.js';
 import { registerStoreCommand } from '../registry.js';
 
 registerStoreCommand('tenant.add', async (ctx, args) => {
-  const result = await addTenant({ db: ctx.database.db, keyring: ctx.keyring }, args as Parameters<typeof addTenant>[1]);
+  const result = await addTenant(
+    { db: ctx.database.db, keyring: ctx.keyring },
+    args as Parameters<typeof addTenant>[1],
+  );
   await ctx.tenants.reload();
   return ok({ id: result.id, verify_token: result.verifyToken });
 });
@@ -29,7 +32,9 @@ registerStoreCommand('tenant.list', async (ctx) => {
 });
 
 export const defineTenant: CliDefinition = (program, h) => {
-  const tenant = program.command('tenant').description('manage tenants (one per WhatsApp business phone number)');
+  const tenant = program
+    .command('tenant')
+    .description('manage tenants (one per WhatsApp business phone number)');
   tenant
     .command('add')
     .description('add a tenant; secrets are read from the environment of this command, never from arguments')

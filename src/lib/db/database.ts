@@ -138,7 +138,11 @@ function acquireDirLock(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = storeHolder(dataDir);
       if (holder !== undefined) {
-        throw new AppError('STORE_LOCKED', { pid: holder }, `the embedded store in ${dataDir} is in use by process ${holder}`);
+        throw new AppError(
+          'STORE_LOCKED',
+          { pid: holder },
+          `the embedded store in ${dataDir} is in use by process ${holder}`,
+        );
       }
       fs.rmSync(file, { force: true });
     }

@@ -23,7 +23,11 @@ export async function migrate(database: Database): Promise<{ applied: number[] }
   for (const m of migrations) {
     const did = await database.db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_ID})`.execute(tx);
-      const done = await tx.selectFrom('schema_migrations').select('version').where('version', '=', m.version).executeTakeFirst();
+      const done = await tx
+        .selectFrom('schema_migrations')
+        .select('version')
+        .where('version', '=', m.version)
+        .executeTakeFirst();
       if (done) return false;
       await sql.raw(m.up).execute(tx);
       await tx.insertInto('schema_migrations').values({ version: m.version, name: m.name }).execute();

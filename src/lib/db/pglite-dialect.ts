@@ -39,7 +39,11 @@ export class SessionLock {
   }
 }
 
-export async function pgliteQuery(pg: PGlite, text: string, values: readonly unknown[]): Promise<QueryResult<never>> {
+export async function pgliteQuery(
+  pg: PGlite,
+  text: string,
+  values: readonly unknown[],
+): Promise<QueryResult<never>> {
   if (values.length === 0 && /;\s*\S/.test(text)) {
     // Several statements (migrations): only the simple protocol runs them.
     const results = await pg.exec(text);

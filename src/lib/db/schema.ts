@@ -151,6 +151,9 @@ export interface ForwardOutboxTable {
   delivered_at: Date | null;
   attempts: Generated<number>;
   last_error: string | null;
+  /** The drain job delivering (or backing off on) this head row, and until when no other drain may take it. */
+  lease_owner: string | null;
+  lease_until: Date | null;
 }
 
 export interface SchemaMigrationsTable {

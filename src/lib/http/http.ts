@@ -1,5 +1,10 @@
 import fs from 'node:fs';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -43,7 +48,11 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
 
   // Keep the raw bytes for every JSON body; parse leniently so each route decides between 400 and 401.
   // Meta's Flows endpoint and some proxies send JSON under other types, so every type is read the same way.
-  const keepRawParseJson = (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+  const keepRawParseJson = (
+    req: FastifyRequest,
+    body: Buffer,
+    done: (err: Error | null, body?: unknown) => void,
+  ) => {
     req.rawBody = body;
     if (body.length === 0) return done(null, undefined);
     try {
@@ -67,17 +76,21 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     void reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    if (isAppError(err)) return sendError(reply, err);
-    const status = err.statusCode ?? 500;
-    if (status === 413) return sendError(reply, new AppError('PAYLOAD_TOO_LARGE', {}, 'body exceeds 3 MB'));
-    if (err.validation) return sendError(reply, new AppError('VALIDATION_FAILED', {}, err.message));
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({ error: { code: err.code ?? 'BAD_REQUEST', message: 'bad request' } });
-    }
-    req.log.error({ err, route: req.routeOptions.url }, 'unhandled error');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
-  });
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+      if (isAppError(err)) return sendError(reply, err);
+      const status = err.statusCode ?? 500;
+      if (status === 413) return sendError(reply, new AppError('PAYLOAD_TOO_LARGE', {}, 'body exceeds 3 MB'));
+      if (err.validation) return sendError(reply, new AppError('VALIDATION_FAILED', {}, err.message));
+      if (status >= 400 && status < 500) {
+        return reply
+          .code(status)
+          .send({ error: { code: err.code ?? 'BAD_REQUEST', message: 'bad request' } });
+      }
+      req.log.error({ err, route: req.routeOptions.url }, 'unhandled error');
+      return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+    },
+  );
 
   return app;
 }

@@ -1,2 +1,7 @@
-export { blindIndex, createSubjectResolver, type ResolvedSubject, type SubjectResolver } from './resolve-subject.js';
+export {
+  blindIndex,
+  createSubjectResolver,
+  type ResolvedSubject,
+  type SubjectResolver,
+} from './resolve-subject.js';
 export { createSubjectKeys, type SubjectKeys } from './subject-keys.js';

@@ -33,7 +33,13 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     return row?.subject_id;
   }
 
-  async function addIdentity(db: Kysely<DB>, tenantId: string, subjectId: string, cipher: FieldCipher, identity: Identity) {
+  async function addIdentity(
+    db: Kysely<DB>,
+    tenantId: string,
+    subjectId: string,
+    cipher: FieldCipher,
+    identity: Identity,
+  ) {
     const id = crypto.randomUUID();
     await db
       .insertInto('identities')
@@ -67,13 +73,20 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       let cipher: FieldCipher | undefined;
       if (!subjectId) {
         subjectId = crypto.randomUUID();
-        await db.insertInto('subjects').values({ id: subjectId, tenant_id: tenantId, profile_name: null }).execute();
+        await db
+          .insertInto('subjects')
+          .values({ id: subjectId, tenant_id: tenantId, profile_name: null })
+          .execute();
         cipher = await deps.keys.create(db, tenantId, subjectId);
         created = true;
       } else {
         cipher = await deps.keys.cipher(db, subjectId);
         if (!cipher) throw new Error('subject has no data key');
-        await db.updateTable('subjects').set({ last_seen_at: new Date() }).where('id', '=', subjectId).execute();
+        await db
+          .updateTable('subjects')
+          .set({ last_seen_at: new Date() })
+          .where('id', '=', subjectId)
+          .execute();
       }
       const known = await db
         .selectFrom('identities')
@@ -82,7 +95,8 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         .execute();
       for (const identity of identities) {
         const bi = blindIndex(deps.keyring, tenantId, identity);
-        if (!known.some((k) => k.blind_index === bi)) await addIdentity(db, tenantId, subjectId, cipher, identity);
+        if (!known.some((k) => k.blind_index === bi))
+          await addIdentity(db, tenantId, subjectId, cipher, identity);
       }
       return { id: subjectId, created, cipher };
     },

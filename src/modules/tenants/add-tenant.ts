@@ -12,7 +12,10 @@ export const addTenantInput = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tenant id: lowercase letters, digits, - and _'),
   name: z.string().min(1).max(200).optional(),
   phoneNumberId: z.string().regex(/^\d{1,32}$/, 'phone number id must be numeric'),
-  businessAccountId: z.string().regex(/^\d{1,32}$/).optional(),
+  businessAccountId: z
+    .string()
+    .regex(/^\d{1,32}$/)
+    .optional(),
   appSecret: z.string().min(8),
   verifyToken: z.string().min(8).optional(),
   accessToken: z.string().min(1).optional(),
@@ -34,7 +37,8 @@ export async function addTenant(
   }
   const input = parsed.data;
   const repo = createTenantsRepo(deps.db);
-  if (await repo.findById(input.id)) throw new AppError('CONFLICT', { tenant: input.id }, `tenant ${input.id} exists`);
+  if (await repo.findById(input.id))
+    throw new AppError('CONFLICT', { tenant: input.id }, `tenant ${input.id} exists`);
   const secrets: TenantSecrets = {
     appSecret: input.appSecret,
     verifyToken: input.verifyToken ?? randomToken(18),

@@ -31,9 +31,12 @@ export async function ensureDefaultTenant(
   const generated: DefaultTenantReport['generated'] = [];
 
   const appSecret = env.appSecret ?? previous.appSecret ?? (generated.push('app_secret'), randomToken(24));
-  const verifyToken = env.verifyToken ?? previous.verifyToken ?? (generated.push('verify_token'), randomToken(18));
+  const verifyToken =
+    env.verifyToken ?? previous.verifyToken ?? (generated.push('verify_token'), randomToken(18));
   let flowsPrivateKeyPem = env.flowsPrivateKeyPem ?? previous.flowsPrivateKeyPem;
-  let flowsPrivateKeyPassphrase = env.flowsPrivateKeyPem ? env.flowsPrivateKeyPassphrase : previous.flowsPrivateKeyPassphrase;
+  let flowsPrivateKeyPassphrase = env.flowsPrivateKeyPem
+    ? env.flowsPrivateKeyPassphrase
+    : previous.flowsPrivateKeyPassphrase;
   if (!flowsPrivateKeyPem) {
     const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
     flowsPrivateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -47,7 +50,10 @@ export async function ensureDefaultTenant(
     flowsPrivateKeyPem,
     flowsPrivateKeyPassphrase,
   };
-  const sealed = deps.keyring.sealSecret(JSON.stringify(secrets), secretsAad(existing?.id ?? DEFAULT_TENANT_ID));
+  const sealed = deps.keyring.sealSecret(
+    JSON.stringify(secrets),
+    secretsAad(existing?.id ?? DEFAULT_TENANT_ID),
+  );
   const settings = JSON.stringify(env.settings);
   if (existing) {
     await repo.update(existing.id, {

@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 
-
 export function createTenantsRepo(db: Kysely<DB>) {
   const columns = [
     'id',
@@ -15,8 +14,10 @@ export function createTenantsRepo(db: Kysely<DB>) {
   ] as const;
   return {
     list: () => db.selectFrom('tenants').select(columns).orderBy('created_at').execute(),
-    findById: (id: string) => db.selectFrom('tenants').select(columns).where('id', '=', id).executeTakeFirst(),
-    findDefault: () => db.selectFrom('tenants').select(columns).where('is_default', '=', true).executeTakeFirst(),
+    findById: (id: string) =>
+      db.selectFrom('tenants').select(columns).where('id', '=', id).executeTakeFirst(),
+    findDefault: () =>
+      db.selectFrom('tenants').select(columns).where('is_default', '=', true).executeTakeFirst(),
     insert: (row: {
       id: string;
       name: string;

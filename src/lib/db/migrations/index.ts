@@ -1,6 +1,8 @@
 import * as m0001 from './0001_foundation.js';
+import * as m0002 from './0002_forward_lease.js';
 
 /** Numbered, forward-only. Append new migrations; never edit one that has shipped. */
 export const migrations: { version: number; name: string; up: string }[] = [
   { version: 1, name: 'foundation', up: m0001.up },
+  { version: 2, name: 'forward_lease', up: m0002.up },
 ];
