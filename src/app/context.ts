@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { createQueue, type Queue } from '../jobs/queue.js';
+import { parseFlowsPrivateKey } from '../lib/crypto/flow-crypto.js';
 import { createKeyring, loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
 import { openDatabase, type Database } from '../lib/db/database.js';
 import { migrate } from '../lib/db/migrate.js';
@@ -61,7 +62,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const keyring = createKeyring(masterKey);
     const defaultTenantReport = await ensureDefaultTenant({ db: database.db, keyring }, config.defaultTenant);
-    const tenants = createTenantRegistry({ db: database.db, keyring, parsePrivateKey: opts.parsePrivateKey });
+    const tenants = createTenantRegistry({
+      db: database.db,
+      keyring,
+      parsePrivateKey: opts.parsePrivateKey ?? parseFlowsPrivateKey,
+    });
     await tenants.reload();
     const subjectKeys = createSubjectKeys({ keyring });
     const queue = createQueue(database, logger, { work: opts.work ?? false });

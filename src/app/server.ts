@@ -1,12 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../lib/http/http.js';
+import { createDsrDeps, createPrivacyIntents } from '../modules/dsr/index.js';
+import { createForwarder } from '../modules/forwarding/index.js';
+import { registerFlowsRoutes } from '../modules/flows/index.js';
+import { registerWebhookRoutes } from '../modules/whatsapp/index.js';
 import type { AppContext } from './context.js';
+import { registerDocsRoutes } from './docs.routes.js';
 import { registerOpsRoutes } from './ops.routes.js';
 
 /** The HTTP surface of one flowguard process. Modules add their routes here. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   const app = createHttpServer({ logger: ctx.logger, metrics: ctx.metrics, tls: ctx.config.server.tls });
   registerOpsRoutes(app, ctx);
+  registerWebhookRoutes(app, {
+    ...ctx,
+    forwarder: createForwarder(ctx),
+    privacy: createPrivacyIntents(createDsrDeps(ctx)),
+  });
+  registerFlowsRoutes(app, ctx);
+  registerDocsRoutes(app);
   await app.ready();
   return app;
 }

@@ -1,3 +1,5 @@
+import { startNotifyWorker } from '../modules/dsr/index.js';
+import { startForwardWorker } from '../modules/forwarding/index.js';
 import type { AppContext } from './context.js';
 
 /** Queue workers run by `serve` and `worker`. Each module that owns a queue adds its starter here. */
@@ -12,3 +14,6 @@ export function addWorker(starter: WorkerStarter): void {
 export async function startWorkers(ctx: AppContext): Promise<void> {
   for (const start of starters) await start(ctx);
 }
+
+addWorker(startForwardWorker);
+addWorker(startNotifyWorker);

@@ -12,14 +12,19 @@ export interface QueueSpec {
 }
 
 export const queueCatalog: QueueSpec[] = [
-  // Pass-through delivery of verified events, drained in order per conversation (one active drain per key).
+  // WhatsApp messages to a person about their request (confirmation, completion), through the Graph API.
+  { name: 'notify.send', retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 },
+  // Pass-through delivery of verified events, drained in order per conversation. One drain at a time per
+  // conversation is enforced by a lease on the head row (modules/forwarding), not by a pg-boss singleton policy:
+  // in pg-boss 10 a queued job whose singleton key is active makes every fetch fail, stalling all conversations.
+  // Retries after 1-2 s, then doubling (up to about 9 h in all) before the dead-letter queue.
   {
     name: 'forward.drain',
-    retryLimit: 12,
-    retryDelay: 2,
+    retryLimit: 14,
+    retryDelay: 1,
     retryBackoff: true,
     expireInSeconds: 120,
-    policy: 'singleton',
+    policy: 'standard',
   },
 ];
 

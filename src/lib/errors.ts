@@ -22,6 +22,8 @@ export const errorStatus = {
   STORE_LOCKED: 503,
   NOT_READY: 503,
   INTERNAL: 500,
+  /** A service tried to write an audit event its catalog schema refuses: a bug, never the caller's fault. */
+  AUDIT_EVENT_INVALID: 500,
 } as const;
 
 export type AppErrorCode = keyof typeof errorStatus;

@@ -1,8 +1,19 @@
 import type { CliDefinition } from '../main.js';
+import { defineApiKey } from './apikey.js';
+import { defineAudit } from './audit.js';
+import { defineFlowToken } from './flow-token.js';
 import { defineKeys } from './keys.js';
 import { defineMigrate } from './migrate.js';
 import { defineServe } from './serve.cli.js';
 import { defineTenant } from './tenant.js';
 
 /** Every top-level command; each file registers its store commands and its commander definition. */
-export const cliDefinitions: CliDefinition[] = [defineServe, defineMigrate, defineKeys, defineTenant];
+export const cliDefinitions: CliDefinition[] = [
+  defineServe,
+  defineMigrate,
+  defineKeys,
+  defineTenant,
+  defineApiKey,
+  defineFlowToken,
+  defineAudit,
+];

@@ -38,7 +38,8 @@ export function createKeyring(masterKey: Buffer, masterVersion = 'm1'): Keyring 
     unwrapDataKey: (wrapped, ownerId) => open(key('data-key-wrap'), wrapped, `data-key:${ownerId}`),
     sealSecret: (plaintext, aad) => seal(key('tenant-secrets'), plaintext, aad),
     openSecret: (envelope, aad) => open(key('tenant-secrets'), envelope, aad).toString('utf8'),
-    hmac: (purpose, message) => crypto.createHmac('sha256', key(purpose)).update(message, 'utf8').digest('hex'),
+    hmac: (purpose, message) =>
+      crypto.createHmac('sha256', key(purpose)).update(message, 'utf8').digest('hex'),
   };
 }
 

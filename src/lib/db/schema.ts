@@ -156,6 +156,93 @@ export interface ForwardOutboxTable {
   lease_until: Date | null;
 }
 
+export type PrivacyRequestType = 'erasure' | 'access' | 'rectification' | 'opt_out' | 'restriction';
+export type PrivacyRequestStatus =
+  'received' | 'awaiting_verification' | 'verified' | 'executing' | 'completed' | 'failed' | 'denied';
+
+export interface PrivacyRequestsTable {
+  id: string;
+  tenant_id: string;
+  reference: string;
+  type: PrivacyRequestType;
+  scope: string;
+  channel: string;
+  status: PrivacyRequestStatus;
+  subject_id: string | null;
+  subject_ref: string;
+  regime: string;
+  verification: string | null;
+  confirmation_hash: string | null;
+  /** Sealed JSON of the person's identities while the request needs them (cleared when it ends). */
+  identities: string | null;
+  /** Encrypted under the subject's data key: privacy_requests.params.<id> */
+  params: string | null;
+  result: Json<Record<string, unknown>>;
+  error_code: string | null;
+  deny_reason: string | null;
+  extension_reason: string | null;
+  received_at: Timestamp;
+  verified_at: Date | null;
+  due_at: Timestamp;
+  original_due_at: Timestamp;
+  completed_at: Date | null;
+  updated_at: Timestamp;
+}
+
+export interface RequestTasksTable {
+  request_id: string;
+  system_id: string;
+  action: string;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'dead' | 'skipped';
+  attempts: Generated<number>;
+  counts: Json<Record<string, number>>;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  completed_at: Date | null;
+}
+
+export interface OutboundNotificationsTable {
+  id: string;
+  tenant_id: string;
+  request_id: string | null;
+  /** Sealed with the tenant-secrets key: outbound_notifications.recipient.<id> */
+  recipient: string;
+  kind: string;
+  params: Json<Record<string, unknown>>;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+}
+
+/** Append-only (a trigger refuses UPDATE/DELETE): no column can be updated through Kysely either. */
+type AppendOnly<S, I = S> = ColumnType<S, I, never>;
+
+export interface AuditLogTable {
+  /** bigserial; pg returns it as a string. */
+  seq: AppendOnly<string, string | number>;
+  id: AppendOnly<string>;
+  tenant_id: AppendOnly<string>;
+  occurred_at: AppendOnly<Date, Date | string>;
+  actor_type: AppendOnly<'system' | 'subject' | 'api_key' | 'admin' | 'cli'>;
+  actor_id: AppendOnly<string | null>;
+  event_type: AppendOnly<string>;
+  /** HMAC-SHA256 of the subject under the audit key of `key_version`; never a plain hash. */
+  subject_ref: AppendOnly<string | null>;
+  key_version: AppendOnly<string>;
+  request_id: AppendOnly<string | null>;
+  data: AppendOnly<Record<string, unknown>, string>;
+  prev_hash: AppendOnly<string>;
+  hash: AppendOnly<string>;
+}
+
+/** The checkpoint of the audit chain's tail, one row, written in the same transaction as every append. */
+export interface AuditHeadTable {
+  id: ColumnType<boolean, boolean | undefined, never>;
+  seq: ColumnType<string, string | number, string | number>;
+  hash: string;
+  updated_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -177,4 +264,9 @@ export interface DB {
   api_keys: ApiKeysTable;
   forward_outbox: ForwardOutboxTable;
   schema_migrations: SchemaMigrationsTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  privacy_requests: PrivacyRequestsTable;
+  request_tasks: RequestTasksTable;
+  outbound_notifications: OutboundNotificationsTable;
 }

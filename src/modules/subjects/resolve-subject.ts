@@ -14,6 +14,8 @@ export interface ResolvedSubject {
   id: string;
   created: boolean;
   cipher: FieldCipher;
+  /** GDPR Art. 18: processing is restricted; ingest keeps nothing new about this person. */
+  restricted: boolean;
 }
 
 export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKeys }) {
@@ -70,6 +72,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       }
       let subjectId = await find(db, tenantId, identities);
       let created = false;
+      let restricted = false;
       let cipher: FieldCipher | undefined;
       if (!subjectId) {
         subjectId = crypto.randomUUID();
@@ -82,11 +85,13 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       } else {
         cipher = await deps.keys.cipher(db, subjectId);
         if (!cipher) throw new Error('subject has no data key');
-        await db
+        const row = await db
           .updateTable('subjects')
           .set({ last_seen_at: new Date() })
           .where('id', '=', subjectId)
-          .execute();
+          .returning('restricted')
+          .executeTakeFirst();
+        restricted = row?.restricted ?? false;
       }
       const known = await db
         .selectFrom('identities')
@@ -98,7 +103,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         if (!known.some((k) => k.blind_index === bi))
           await addIdentity(db, tenantId, subjectId, cipher, identity);
       }
-      return { id: subjectId, created, cipher };
+      return { id: subjectId, created, cipher, restricted };
     },
   };
 }

@@ -858,3 +858,33 @@ describe('parseWebhook: garbage', () => {
     expect(sawRejections).toBeGreaterThan(200);
   });
 });
+
+describe('parseWebhook: sources for the pass-through', () => {
+  it('attaches the raw item, the raw metadata and the change path only when asked', () => {
+    const msg = textMessage(1, 'hi');
+    const status: Json = { id: wamid(2), status: 'sent', timestamp: TS, recipient_id: WA[0] };
+    const value = messagesValue({ contacts: [contact(WA[0])], messages: [msg], statuses: [status] });
+    const body = envelope(
+      entry(
+        change('user_id_update', { user_id: { previous: BS[0], current: BS[1] } }),
+        change('messages', value),
+      ),
+    );
+    expect(parseWebhook(body).events.every((e) => e.source === undefined)).toBe(true);
+    const r = parseWebhook(body, { withSource: true });
+    const meta = (value as { metadata: Json }).metadata;
+    expect(r.events.map((e) => [e.kind, e.source])).toEqual([
+      [
+        'user_id_update',
+        {
+          change: 'entry[0].changes[0]',
+          metadata: undefined,
+          item: { user_id: { previous: BS[0], current: BS[1] } },
+        },
+      ],
+      ['contact', { change: 'entry[0].changes[1]', metadata: meta, item: contact(WA[0]) }],
+      ['message', { change: 'entry[0].changes[1]', metadata: meta, item: msg }],
+      ['status', { change: 'entry[0].changes[1]', metadata: meta, item: status }],
+    ]);
+  });
+});

@@ -32,6 +32,7 @@ import {
 
 export type {
   ContactEvent,
+  EventSource,
   FlowReply,
   MessageEvent,
   ParsedWebhook,
@@ -85,8 +86,13 @@ export function eventKey(event: WebhookEvent): string | undefined {
 export const NOT_ENVELOPE = 'not a whatsapp_business_account envelope';
 const MAX_REJECTED = 200;
 
-export function parseWebhook(body: unknown): ParsedWebhook {
-  const out = new Collector();
+export interface ParseOptions {
+  /** Attach `source` (change path, raw metadata, raw item) to every event, for the pass-through. */
+  withSource?: boolean;
+}
+
+export function parseWebhook(body: unknown, opts: ParseOptions = {}): ParsedWebhook {
+  const out = new Collector(opts.withSource ?? false);
   let isEnvelope = false;
   try {
     const envelope = envelopeSchema.safeParse(body);
@@ -106,6 +112,19 @@ class Collector {
   readonly events: WebhookEvent[] = [];
   private readonly rejected: Rejection[] = [];
   private omitted = 0;
+
+  constructor(private readonly withSource: boolean) {}
+
+  /** Runs `fn` and, when sources are wanted, marks the events it produced as read from `item`. */
+  sourced(change: string, metadata: unknown, item: unknown, fn: () => void): void {
+    const before = this.events.length;
+    fn();
+    if (!this.withSource) return;
+    for (let i = before; i < this.events.length; i++) {
+      const event = this.events[i];
+      if (event && event.source === undefined) event.source = { change, metadata, item };
+    }
+  }
 
   reject(reason: string, path: string): void {
     if (this.rejected.length < MAX_REJECTED) this.rejected.push({ reason, path });
@@ -184,6 +203,8 @@ function parseChange(out: Collector, wabaId: string, raw: unknown, path: string)
   if (!change.success) return out.rejectIssues('change rejected', change.error, path);
   const { field, value } = change.data;
   const vPath = `${path}.value`;
+  const metadata = isRecord(value) ? value.metadata : undefined;
+  const sourced = (item: unknown, fn: () => void) => out.sourced(path, metadata, item, fn);
   const known = field === 'messages' || field === 'user_preferences' || field === 'user_id_update';
   if (!known) {
     out.events.push(
@@ -198,7 +219,9 @@ function parseChange(out: Collector, wabaId: string, raw: unknown, path: string)
   }
   if (field === 'user_id_update' && Array.isArray(value)) {
     value.forEach((item, k) =>
-      out.guard(`${vPath}[${k}]`, () => userIdUpdate(out, wabaId, undefined, item, `${vPath}[${k}]`)),
+      out.guard(`${vPath}[${k}]`, () =>
+        sourced(item, () => userIdUpdate(out, wabaId, undefined, item, `${vPath}[${k}]`)),
+      ),
     );
     return;
   }
@@ -207,7 +230,7 @@ function parseChange(out: Collector, wabaId: string, raw: unknown, path: string)
   if (value.metadata !== undefined && phoneNumberId === undefined) {
     out.reject('metadata rejected: invalid phone_number_id', `${vPath}.metadata.phone_number_id`);
   }
-  const ctx: ChangeCtx = { out, wabaId, phoneNumberId, path: vPath };
+  const ctx: ChangeCtx = { out, wabaId, phoneNumberId, path: vPath, change: path, metadata };
   eachItem(ctx, value.contacts, 'contacts', parseContact);
   if (field === 'messages') {
     if (phoneNumberId === undefined) {
@@ -221,19 +244,20 @@ function parseChange(out: Collector, wabaId: string, raw: unknown, path: string)
   } else if (field === 'user_preferences') {
     if (Array.isArray(value.user_preferences))
       eachItem(ctx, value.user_preferences, 'user_preferences', parsePreference);
-    else if (isRecord(value.user_preferences))
-      parsePreference(ctx, value.user_preferences, `${vPath}.user_preferences`);
-    else parsePreference(ctx, value, vPath);
+    else if (isRecord(value.user_preferences)) {
+      const item = value.user_preferences;
+      sourced(item, () => parsePreference(ctx, item, `${vPath}.user_preferences`));
+    } else sourced(value, () => parsePreference(ctx, value, vPath));
   } else {
     const updates = value.user_id_update;
     if (Array.isArray(updates)) {
       updates.forEach((item, k) => {
         const p = `${vPath}.user_id_update[${k}]`;
-        out.guard(p, () => userIdUpdate(out, wabaId, phoneNumberId, item, p));
+        out.guard(p, () => sourced(item, () => userIdUpdate(out, wabaId, phoneNumberId, item, p)));
       });
     } else if (isRecord(updates))
-      userIdUpdate(out, wabaId, phoneNumberId, updates, `${vPath}.user_id_update`);
-    else userIdUpdate(out, wabaId, phoneNumberId, value, vPath);
+      sourced(updates, () => userIdUpdate(out, wabaId, phoneNumberId, updates, `${vPath}.user_id_update`));
+    else sourced(value, () => userIdUpdate(out, wabaId, phoneNumberId, value, vPath));
   }
 }
 
@@ -242,6 +266,9 @@ interface ChangeCtx<P extends string | undefined = string | undefined> {
   wabaId: string;
   phoneNumberId: P;
   path: string;
+  /** Path of the change and its raw metadata, for event sources. */
+  change: string;
+  metadata: unknown;
 }
 
 function phoneNumberIdOf(value: unknown): string | undefined {
@@ -259,7 +286,11 @@ function eachItem<C extends ChangeCtx>(
   if (list === undefined || list === null) return;
   const listPath = `${ctx.path}.${key}`;
   if (!Array.isArray(list)) return ctx.out.reject(`${key} rejected: expected array`, listPath);
-  list.forEach((item, k) => ctx.out.guard(`${listPath}[${k}]`, () => fn(ctx, item, `${listPath}[${k}]`)));
+  list.forEach((item, k) =>
+    ctx.out.guard(`${listPath}[${k}]`, () =>
+      ctx.out.sourced(ctx.change, ctx.metadata, item, () => fn(ctx, item, `${listPath}[${k}]`)),
+    ),
+  );
 }
 
 function parseContact(ctx: ChangeCtx, raw: unknown, path: string): void {
@@ -307,11 +338,14 @@ function parseMessage(ctx: ChangeCtx<string>, raw: unknown, path: string): void 
     const b = buttonPartSchema.safeParse(part);
     if (!b.success) return fail(b.error);
     if (b.data.text != null) msg.text = b.data.text;
+    if (b.data.payload != null) msg.replyId = b.data.payload;
   } else if (m.type === 'interactive') {
     const i = interactivePartSchema.safeParse(part);
     if (!i.success) return fail(i.error);
     const title = i.data.button_reply?.title ?? i.data.list_reply?.title;
     if (title != null) msg.text = title;
+    const replyId = i.data.button_reply?.id ?? i.data.list_reply?.id;
+    if (replyId != null) msg.replyId = replyId;
     if (i.data.type === 'nfm_reply' && i.data.nfm_reply)
       msg.flowReply = flowReply(i.data.nfm_reply.response_json);
   } else if (isMediaKind(m.type)) {

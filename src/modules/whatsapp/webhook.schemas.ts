@@ -111,9 +111,12 @@ export const messageBaseSchema = z
 
 export const textPartSchema = z.object({ body: textSchema });
 
-export const buttonPartSchema = z.object({ text: textSchema.nullish() });
+export const buttonPartSchema = z.object({
+  text: textSchema.nullish(),
+  payload: z.string().max(256).nullish(),
+});
 
-const replySchema = z.object({ title: textSchema.nullish() }).nullish();
+const replySchema = z.object({ id: z.string().max(256).nullish(), title: textSchema.nullish() }).nullish();
 
 export const interactivePartSchema = z
   .object({
@@ -212,10 +215,25 @@ export interface PartyIds {
   bsuid?: string;
 }
 
+/**
+ * Where an event came from, attached only when `parseWebhook(body, { withSource: true })` is asked for it (the
+ * pass-through needs Meta's own item shape). Holds raw payload values: never log it.
+ */
+export interface EventSource {
+  /** JSON path of the change (`entry[0].changes[1]`): groups the events of one change. */
+  change: string;
+  /** The change value's `metadata` object as received (undefined when absent). */
+  metadata: unknown;
+  /** The raw item the event was read from (contact, message, status, preference, update). */
+  item: unknown;
+}
+
 interface Base {
   wabaId: string;
   /** `metadata.phone_number_id` of the change; always present on messages and statuses. */
   phoneNumberId?: string;
+  /** Only with `withSource`. */
+  source?: EventSource;
 }
 
 export interface ContactEvent extends Base, PartyIds {
@@ -242,6 +260,8 @@ export interface MessageEvent extends Base {
   type: string;
   /** `text.body`, `button.text`, or the interactive button/list reply title. */
   text?: string;
+  /** The id of the reply button or list row the person tapped (`button.payload` for template buttons). */
+  replyId?: string;
   caption?: string;
   media?: { id: string; mimeType?: string; sha256?: string; caption?: string; kind: MediaKind };
   flowReply?: FlowReply;

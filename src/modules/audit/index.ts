@@ -1,0 +1,12 @@
+export { appendAudit, type AppendedAuditEvent } from './append-audit.js';
+export {
+  AUDIT_EVENT_TYPES,
+  auditCatalog,
+  isAuditEventType,
+  type ActorType,
+  type AuditEventData,
+  type AuditEventType,
+} from './catalog.js';
+export { AUDIT_KEY_VERSION, auditSubjectRef } from './subject-ref.js';
+export { validateAuditEvent, type AuditEvent } from './validate-event.js';
+export { verifyAuditChain, type AuditChainFault, type AuditChainReport } from './verify-audit-chain.js';

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import { hashToken } from '../../lib/crypto/index.js';
+import type { DB } from '../../lib/db/schema.js';
+import type { DsrDeps } from './dsr.types.js';
+import { verifyAndExecute, type CreatedRequest } from './create-request.js';
+import { auditSubjectRef } from '../audit/index.js';
+
+export const CONFIRM_PREFIX = 'fgconfirm:';
+
+/**
+ * The person confirmed a staff- or API-made request by tapping the button flowguard sent them. The button id
+ * carries a one-time token; the reply must come, signed by Meta, from the same person the request is about.
+ * Returns undefined when the token is unknown or the sender is someone else (refused and audited).
+ */
+export async function confirmRequest(
+  tx: Kysely<DB>,
+  deps: DsrDeps,
+  input: { tenantId: string; buttonId: string; senderSubjectId: string },
+): Promise<Omit<CreatedRequest, 'joined'> | undefined> {
+  if (!input.buttonId.startsWith(CONFIRM_PREFIX)) return undefined;
+  const hash = hashToken(input.buttonId.slice(CONFIRM_PREFIX.length));
+  const request = await tx
+    .selectFrom('privacy_requests')
+    .selectAll()
+    .where('confirmation_hash', '=', hash)
+    .where('tenant_id', '=', input.tenantId)
+    .where('status', '=', 'awaiting_verification')
+    .forUpdate()
+    .executeTakeFirst();
+  if (!request) return undefined;
+  const senderRef = auditSubjectRef(deps.keyring, { subjectId: input.senderSubjectId });
+  if (request.subject_ref !== senderRef) {
+    await deps.audit(tx, {
+      tenantId: input.tenantId,
+      type: 'request.refused',
+      actor: { type: 'subject' },
+      subject: { subjectRef: senderRef },
+      requestId: request.id,
+      data: { reason: 'sender_mismatch' },
+    });
+    return undefined;
+  }
+  return verifyAndExecute(tx, deps, request, 'whatsapp_confirmation');
+}

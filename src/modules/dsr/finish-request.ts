@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
+import { createDsrRepo } from './dsr.repo.js';
+import type { DsrDeps } from './dsr.types.js';
+import { enqueueNotification } from './notify.js';
+import { messagingRecipient } from './subject-identities.js';
+import { requestIdentities } from './request-identities.js';
+
+const repo = createDsrRepo();
+
+/**
+ * Complete the request when every task is done (or failed when one is dead), inside the caller's transaction:
+ * record the outcome, clear the identities it no longer needs, write the audit event and queue the
+ * confirmation to the person with the request reference.
+ */
+export async function finishIfDone(
+  tx: Kysely<DB>,
+  deps: DsrDeps,
+  requestId: string,
+): Promise<PrivacyRequestStatus> {
+  const request = await repo.lockById(tx, requestId);
+  if (!request) return 'failed';
+  if (request.status === 'completed' || request.status === 'failed' || request.status === 'denied')
+    return request.status;
+  const tasks = await repo.tasks(tx, requestId);
+  if (tasks.some((t) => t.status === 'pending' || t.status === 'running' || t.status === 'failed'))
+    return request.status;
+  const dead = tasks.filter((t) => t.status === 'dead');
+  const status: PrivacyRequestStatus = dead.length ? 'failed' : 'completed';
+  const now = deps.clock();
+  const identities = requestIdentities(deps.keyring, request);
+  const totals: Record<string, number> = {};
+  for (const t of tasks)
+    for (const [k, v] of Object.entries(t.counts ?? {})) totals[k] = (totals[k] ?? 0) + Number(v);
+  await repo.update(tx, requestId, {
+    status,
+    completed_at: now,
+    identities: null,
+    error_code: dead.length ? 'SYSTEMS_DEAD' : null,
+    result: JSON.stringify({ systems: tasks.length, dead: dead.length, totals }),
+  });
+  await deps.audit(tx, {
+    tenantId: request.tenant_id,
+    actor: { type: 'system' },
+    subject: { subjectRef: request.subject_ref },
+    requestId,
+    ...(status === 'completed'
+      ? {
+          type: 'request.completed' as const,
+          data: {
+            type: request.type,
+            systems: tasks.length,
+            duration_ms: Math.max(0, now.getTime() - new Date(request.received_at).getTime()),
+          },
+        }
+      : {
+          type: 'request.failed' as const,
+          data: { reason: 'dead_lettered' as const, failed_systems: dead.length },
+        }),
+  });
+  const recipient = messagingRecipient(identities);
+  if (recipient && status === 'completed' && request.type !== 'access') {
+    await enqueueNotification(tx, deps, {
+      tenantId: request.tenant_id,
+      requestId,
+      recipient,
+      kind: 'request_completed',
+      params: { reference: request.reference, request_type: request.type },
+    });
+  }
+  return status;
+}

@@ -1,0 +1,28 @@
+import type { AppContext } from '../../app/context.js';
+import { appendAudit } from '../audit/index.js';
+import type { DsrDeps } from './dsr.types.js';
+
+export { ERASABLE_SCOPES, ownCategories, type ErasureScope, type OwnCategory } from './categories.js';
+export { confirmRequest, CONFIRM_PREFIX } from './confirm-request.js';
+export { createRequest, type CreatedRequest } from './create-request.js';
+export { dueDate, type Regime } from './deadlines.js';
+export type { Actor, CreateRequestInput, DsrDeps, RequestChannel, VerificationMethod } from './dsr.types.js';
+export { bundleToCsv, exportSubject, type AccessBundle } from './export-subject.js';
+export { createPrivacyIntents } from './privacy-intents.js';
+export { getRequestView, type RequestView } from './request-view.js';
+export { rectificationParams } from './apply-rectification.js';
+export { startNotifyWorker, sendNotification } from './notify.worker.js';
+
+/** The privacy-request engine's dependencies, with audit events written through the hash-chained log. */
+export function createDsrDeps(ctx: AppContext): DsrDeps {
+  return {
+    keyring: ctx.keyring,
+    subjects: ctx.subjects,
+    subjectKeys: ctx.subjectKeys,
+    queue: ctx.queue,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    config: ctx.config,
+    audit: (tx, event) => appendAudit(tx, ctx.keyring, event),
+  };
+}

@@ -1,0 +1,112 @@
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { hashToken, randomToken } from '../../lib/crypto/index.js';
+import type { DB } from '../../lib/db/schema.js';
+import { AppError } from '../../lib/errors.js';
+import type { Identity } from '../../lib/phone.js';
+import type { SubjectResolver } from '../subjects/index.js';
+
+/**
+ * Flow tokens: the proof of possession behind every Flow call. A token is 256 random bits (base64url) that
+ * flowguard hands to exactly one subject of one tenant (inside the Flow message sent to that person); the store
+ * keeps only its SHA-256, its subject, purpose and expiry. Whoever presents it in a Flow call acts as that subject.
+ */
+
+export const DEFAULT_FLOW_PURPOSE = 'privacy_center';
+const PURPOSE = /^[a-z][a-z0-9_]{0,39}$/;
+/** Longer than any token we issue; longer strings are not looked up at all. */
+const MAX_TOKEN_LENGTH = 128;
+
+export interface IssuedFlowToken {
+  tokenId: string;
+  subjectId: string;
+  /** The secret: shown to the caller once, never stored. */
+  token: string;
+  expiresAt: Date;
+}
+
+export interface VerifiedFlowToken {
+  tokenId: string;
+  subjectId: string;
+  purpose: string;
+}
+
+export type FlowTokenInvalidReason = 'unknown' | 'expired' | 'used';
+
+export interface FlowTokenDeps {
+  db: Kysely<DB>;
+  subjects: Pick<SubjectResolver, 'findOrCreate'>;
+  clock: () => Date;
+  /** config.flowTokenTtlSeconds */
+  ttlSeconds: number;
+}
+
+export function createFlowTokens(deps: FlowTokenDeps) {
+  function invalid(reason: FlowTokenInvalidReason): AppError {
+    return new AppError('FLOW_TOKEN_INVALID', { reason }, 'flow token is invalid or expired');
+  }
+
+  return {
+    /**
+     * Issue a token bound to the subject known by `identity` (created if new). Run inside the caller's
+     * transaction: the subject lookup takes advisory locks that only hold within one.
+     */
+    async issue(
+      tx: Kysely<DB>,
+      tenantId: string,
+      identity: Identity,
+      purpose: string = DEFAULT_FLOW_PURPOSE,
+      ttlSeconds: number = deps.ttlSeconds,
+    ): Promise<IssuedFlowToken> {
+      if (!PURPOSE.test(purpose)) throw new AppError('VALIDATION_FAILED', { field: 'purpose' });
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+        throw new AppError('VALIDATION_FAILED', { field: 'ttl_seconds' }, 'ttl must be a positive integer');
+      }
+      const subject = await deps.subjects.findOrCreate(tx, tenantId, [identity]);
+      const token = randomToken(32);
+      const tokenId = crypto.randomUUID();
+      const expiresAt = new Date(deps.clock().getTime() + ttlSeconds * 1000);
+      await tx
+        .insertInto('flow_tokens')
+        .values({
+          id: tokenId,
+          tenant_id: tenantId,
+          subject_id: subject.id,
+          token_hash: hashToken(token),
+          purpose,
+          expires_at: expiresAt,
+        })
+        .execute();
+      return { tokenId, subjectId: subject.id, token, expiresAt };
+    },
+
+    /** The token's subject and purpose, or FLOW_TOKEN_INVALID (unknown, another tenant's, expired or used). */
+    async verify(tenantId: string, token: unknown, db: Kysely<DB> = deps.db): Promise<VerifiedFlowToken> {
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        throw invalid('unknown');
+      }
+      const row = await db
+        .selectFrom('flow_tokens')
+        .select(['id', 'subject_id', 'purpose', 'expires_at', 'used_at'])
+        .where('token_hash', '=', hashToken(token))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      if (!row) throw invalid('unknown');
+      if (row.used_at !== null) throw invalid('used');
+      if (new Date(row.expires_at).getTime() <= deps.clock().getTime()) throw invalid('expired');
+      return { tokenId: row.id, subjectId: row.subject_id, purpose: row.purpose };
+    },
+
+    /** Mark a token used (the Flow it served is complete); later verifications fail. Idempotent. */
+    async consume(tx: Kysely<DB>, tokenId: string): Promise<void> {
+      await tx
+        .updateTable('flow_tokens')
+        .set({ used_at: deps.clock() })
+        .where('id', '=', tokenId)
+        .where('used_at', 'is', null)
+        .execute();
+    },
+  };
+}
+
+export type FlowTokens = ReturnType<typeof createFlowTokens>;

@@ -1,0 +1,45 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../app/context.js';
+import { AppError } from '../../lib/errors.js';
+import { sendError } from '../../lib/http/http.js';
+import type { Tenant } from '../tenants/index.js';
+import { handleFlowRequest } from './handle-flow-request.js';
+import type { FlowHandlerDeps } from './screen-handlers.js';
+import './privacy-center.js';
+
+const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export type FlowsEndpointDeps = FlowHandlerDeps & Pick<AppContext, 'metrics'>;
+
+/**
+ * The WhatsApp Flows data endpoint: `POST /flows/endpoint` for the default tenant, `/flows/endpoint/:tenantId`
+ * for any tenant. 200 answers are base64 text (AES-GCM under the request's key); errors are 421, 427, 432.
+ */
+export function registerFlowsEndpointRoutes(app: FastifyInstance, deps: FlowsEndpointDeps): void {
+  async function serve(req: FastifyRequest, reply: FastifyReply, tenant: Tenant): Promise<FastifyReply> {
+    const started = process.hrtime.bigint();
+    const result = await handleFlowRequest(deps, {
+      tenant,
+      rawBody: req.rawBody,
+      signature: req.headers['x-hub-signature-256'],
+      body: req.body,
+      jsonInvalid: req.jsonInvalid === true,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    deps.metrics.flowsEndpointDuration.observe(
+      { action: result.action, status: String(result.status) },
+      seconds,
+    );
+    if (result.status === 200)
+      return reply.code(200).type('text/plain; charset=utf-8').send(result.encrypted);
+    return reply.code(result.status).type('application/json; charset=utf-8').send(result.json);
+  }
+
+  app.post('/flows/endpoint', async (req, reply) => serve(req, reply, await deps.tenants.getDefault()));
+
+  app.post<{ Params: { tenantId: string } }>('/flows/endpoint/:tenantId', async (req, reply) => {
+    const id = req.params.tenantId;
+    if (!TENANT_ID.test(id)) return sendError(reply, new AppError('TENANT_NOT_FOUND', {}, 'no such tenant'));
+    return serve(req, reply, await deps.tenants.get(id));
+  });
+}

@@ -1,0 +1,100 @@
+import crypto from 'node:crypto';
+import type { Tenant } from '../tenants/index.js';
+import { applyPreference } from './apply-preference.js';
+import { identitiesOf, type Executor, type IngestDeps } from './ingest-deps.js';
+import { resolveSender } from './ingest-contact.js';
+import type { ContactEvent, MessageEvent } from './parse-webhook.js';
+
+/**
+ * One new inbound message: its sender becomes (or stays) a subject, the message is kept as metadata (content
+ * only when the tenant opted in, always encrypted), media as an encrypted reference, a Flow completion as an
+ * encrypted response, and a STOP keyword as a marketing opt-out.
+ */
+export async function ingestMessage(
+  deps: Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring' | 'clock'>,
+  tx: Executor,
+  input: { tenant: Tenant; event: MessageEvent; eventKey: string; contact: ContactEvent | undefined },
+): Promise<{ subjectId: string; restricted: boolean }> {
+  const { tenant, event, contact } = input;
+  const identities = identitiesOf(event.from, contact);
+  const subject = await resolveSender(deps, tx, tenant.id, identities, contact?.profileName);
+  const { cipher } = subject;
+  const keepContent = tenant.settings.storeMessageContent;
+  // Restricted processing (GDPR Art. 18): keep nothing new. Opt-outs and privacy requests still go through.
+  if (subject.restricted) {
+    if (event.isStopKeyword) {
+      await applyPreference(deps, tx, {
+        tenantId: tenant.id,
+        subjectId: subject.id,
+        identities,
+        value: 'stop',
+        reason: 'stop_keyword',
+      });
+    }
+    return { subjectId: subject.id, restricted: true };
+  }
+
+  const messageId = crypto.randomUUID();
+  const content = event.text ?? event.caption;
+  await tx
+    .insertInto('messages')
+    .values({
+      id: messageId,
+      tenant_id: tenant.id,
+      subject_id: subject.id,
+      event_key: input.eventKey,
+      direction: 'inbound',
+      type: event.type,
+      sent_at: event.timestamp,
+      content: keepContent && content ? cipher.encrypt(content, 'messages', 'content', messageId) : null,
+    })
+    .execute();
+
+  if (event.media) {
+    const id = crypto.randomUUID();
+    const { media } = event;
+    await tx
+      .insertInto('media')
+      .values({
+        id,
+        tenant_id: tenant.id,
+        subject_id: subject.id,
+        message_id: messageId,
+        media_ref: cipher.encrypt(media.id, 'media', 'media_ref', id),
+        mime_type: media.mimeType ?? null,
+        sha256: media.sha256 ? cipher.encrypt(media.sha256, 'media', 'sha256', id) : null,
+        caption: keepContent && media.caption ? cipher.encrypt(media.caption, 'media', 'caption', id) : null,
+        storage_key: null,
+        received_at: deps.clock(),
+      })
+      .execute();
+  }
+
+  if (event.flowReply) {
+    // Flow responses are the product's core data: kept whatever storeMessageContent says, always encrypted.
+    // flow_token_id stays null here; the flows module links responses to the tokens it issued.
+    const id = crypto.randomUUID();
+    await tx
+      .insertInto('flow_responses')
+      .values({
+        id,
+        tenant_id: tenant.id,
+        subject_id: subject.id,
+        flow_token_id: null,
+        response: cipher.encrypt(event.flowReply.responseJson, 'flow_responses', 'response', id),
+        received_at: deps.clock(),
+      })
+      .execute();
+  }
+
+  if (event.isStopKeyword) {
+    await applyPreference(deps, tx, {
+      tenantId: tenant.id,
+      subjectId: subject.id,
+      identities,
+      value: 'stop',
+      reason: 'stop_keyword',
+    });
+  }
+  return { subjectId: subject.id, restricted: false };
+}

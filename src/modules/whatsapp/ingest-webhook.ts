@@ -1,0 +1,281 @@
+import type { AppContext } from '../../app/context.js';
+import type { Tenant } from '../tenants/index.js';
+import { applyPreference } from './apply-preference.js';
+import { applyStandaloneContact, resolveSender } from './ingest-contact.js';
+import { identitiesOf, type Executor, type IngestDeps, type Outcome } from './ingest-deps.js';
+import { forwardEventOf } from './ingest-forward.js';
+import { ingestMessage } from './ingest-message.js';
+import { routeEvents, type RoutedEvent } from './ingest-routing.js';
+import { ingestStatus } from './ingest-status.js';
+import { linkUserId } from './link-user-id.js';
+import {
+  eventKey,
+  type ContactEvent,
+  type ParsedWebhook,
+  type PartyIds,
+  type WebhookEvent,
+} from './parse-webhook.js';
+
+export type IngestReport = Record<Outcome, number>;
+
+export type WebhookIngestDeps = IngestDeps & Pick<AppContext, 'tenants'>;
+
+/** The hashed de-duplication key of one event: wamids embed phone numbers, so the raw key is never stored. */
+export function storedEventKey(deps: Pick<IngestDeps, 'keyring'>, tenantId: string, rawKey: string): string {
+  return deps.keyring.hmac('event-id', `${tenantId}\u0000${rawKey}`);
+}
+
+/**
+ * Ingests one verified delivery in ONE transaction: a failure rolls everything back and the caller answers 500,
+ * so Meta delivers again. Idempotent: every keyed event is claimed in processed_events first, and a delivery seen
+ * before changes nothing (contacts are applied only together with a new event of the same person).
+ */
+export function createWebhookIngest(deps: WebhookIngestDeps) {
+  async function handle(
+    tx: Executor,
+    r: RoutedEvent,
+    key: string,
+    contact: ContactEvent | undefined,
+    notes: Notes,
+  ): Promise<Outcome> {
+    const { tenant, event } = r;
+    switch (event.kind) {
+      case 'message': {
+        const { subjectId, restricted } = await ingestMessage(deps, tx, {
+          tenant,
+          event,
+          eventKey: key,
+          contact,
+        });
+        await deps.privacy.onMessage(tx, { tenant, subjectId, event });
+        const fwd = forwardEventOf(event, contact);
+        // A restricted person's events are not passed on either (GDPR Art. 18).
+        if (fwd && !restricted && tenant.settings.forward.length > 0) {
+          await deps.forwarder.enqueue(tx, { tenant, subjectId, conversationKey: subjectId, event: fwd });
+        }
+        return 'ingested';
+      }
+      case 'status': {
+        const { subjectId } = await ingestStatus(deps, tx, { tenant, event, eventKey: key });
+        const fwd = forwardEventOf(event, undefined);
+        if (fwd && tenant.settings.forward.length > 0) {
+          await deps.forwarder.enqueue(tx, {
+            tenant,
+            subjectId: subjectId ?? null,
+            conversationKey: subjectId ?? 'none',
+            event: fwd,
+          });
+        }
+        return 'ingested';
+      }
+      case 'user_preference': {
+        if (event.category !== 'marketing_messages') return 'ignored';
+        const identities = identitiesOf(event, contact);
+        const subjectId = contact
+          ? (await resolveSender(deps, tx, tenant.id, identities, contact.profileName)).id
+          : await deps.subjects.find(tx, tenant.id, identities);
+        await applyPreference(deps, tx, {
+          tenantId: tenant.id,
+          subjectId,
+          identities,
+          value: event.value,
+          reason: 'user_preferences',
+        });
+        await deps.privacy.onPreference(tx, { tenant, subjectId, identities, value: event.value });
+        return 'ingested';
+      }
+      case 'user_id_update': {
+        const { conflict } = await linkUserId(deps, tx, tenant.id, event);
+        if (conflict) notes.linkConflicts += 1;
+        return 'ingested';
+      }
+      case 'contact':
+      case 'unsupported':
+        return 'ignored';
+    }
+  }
+
+  return {
+    /** `signers`: the tenants whose app secret produced the request's valid signature. */
+    async ingest(signers: readonly Tenant[], parsed: ParsedWebhook): Promise<IngestReport> {
+      const tally = new Tally();
+      const notes: Notes = { unknownTenant: 0, invalid: 0, linkConflicts: 0 };
+      for (const r of parsed.rejected) {
+        const omitted = /^(\d+) further rejections omitted$/.exec(r.reason);
+        const n = omitted ? Number(omitted[1]) : 1;
+        tally.add('invalid', 'rejected', n);
+        notes.invalid += n;
+      }
+      const relevant = parsed.events.filter((e) => {
+        if (e.kind !== 'unsupported') return true;
+        tally.add(e.kind, 'ignored');
+        return false;
+      });
+      const { routed, unrouted } = await routeEvents(deps.tenants, signers, relevant);
+      for (const e of unrouted) tally.add(e.kind, 'rejected');
+      notes.unknownTenant = unrouted.length;
+
+      if (routed.length > 0) {
+        await deps.database.db.transaction().execute(async (tx) => {
+          const contacts = new ContactBook(routed);
+          const keyed = routed.flatMap((r) => {
+            const raw = r.event.kind === 'contact' ? undefined : eventKey(r.event);
+            if (raw === undefined) {
+              if (r.event.kind !== 'contact') tally.add(r.event.kind, 'ignored');
+              return [];
+            }
+            return [{ r, key: storedEventKey(deps, r.tenant.id, raw) }];
+          });
+          const fresh = await claim(tx, keyed);
+          for (const { r, key } of keyed) {
+            const contact = contacts.match(r);
+            // `delete`: the same event twice in one delivery is handled once.
+            if (!fresh.delete(`${r.tenant.id}\u0000${key}`)) {
+              tally.add(r.event.kind, 'duplicate');
+              contact?.outcomes.add('duplicate');
+              continue;
+            }
+            contact?.outcomes.add('ingested');
+            tally.add(r.event.kind, await handle(tx, r, key, contact?.event, notes));
+          }
+          for (const c of contacts.entries) {
+            if (c.outcomes.has('ingested')) tally.add('contact', 'ingested');
+            else if (c.outcomes.has('duplicate')) tally.add('contact', 'duplicate');
+            else if (contacts.changeHasKeyedEvents(c)) tally.add('contact', 'ignored');
+            else {
+              const identities = identitiesOf(c.event);
+              await applyStandaloneContact(deps, tx, c.tenant.id, identities, c.event.profileName);
+              tally.add('contact', 'ingested');
+            }
+          }
+        });
+      }
+
+      tally.apply(deps.metrics);
+      const report = tally.report();
+      const line = {
+        events: report,
+        rejectedBecause: { unknownTenant: notes.unknownTenant, invalid: notes.invalid },
+      };
+      if (report.rejected > 0) deps.logger.warn(line, 'webhook delivery had rejected events');
+      else deps.logger.debug(line, 'webhook delivery processed');
+      if (notes.linkConflicts > 0) {
+        deps.logger.warn(
+          { count: notes.linkConflicts },
+          'user id update: new id already belongs to another subject',
+        );
+      }
+      return report;
+    },
+  };
+}
+
+export type WebhookIngest = ReturnType<typeof createWebhookIngest>;
+
+const CLAIM_CHUNK = 5000;
+
+/**
+ * Claims events in processed_events; returns the `tenant\0key` pairs that were new. Rows go in sorted order so
+ * concurrent deliveries of overlapping events lock them in the same order (no deadlock), a chunk per statement.
+ */
+async function claim(tx: Executor, keyed: { r: RoutedEvent; key: string }[]): Promise<Set<string>> {
+  const rows = [
+    ...new Map(
+      keyed.map(({ r, key }) => [
+        `${r.tenant.id}\u0000${key}`,
+        { tenant_id: r.tenant.id, event_key: key, kind: r.event.kind },
+      ]),
+    ),
+  ]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, row]) => row);
+  const fresh = new Set<string>();
+  for (let i = 0; i < rows.length; i += CLAIM_CHUNK) {
+    const claimed = await tx
+      .insertInto('processed_events')
+      .values(rows.slice(i, i + CLAIM_CHUNK))
+      .onConflict((oc) => oc.columns(['tenant_id', 'event_key']).doNothing())
+      .returning(['tenant_id', 'event_key'])
+      .execute();
+    for (const c of claimed) fresh.add(`${c.tenant_id}\u0000${c.event_key}`);
+  }
+  return fresh;
+}
+
+interface Notes {
+  unknownTenant: number;
+  invalid: number;
+  linkConflicts: number;
+}
+
+class Tally {
+  private readonly counts = new Map<string, { type: string; outcome: Outcome; n: number }>();
+
+  add(type: string, outcome: Outcome, n = 1): void {
+    const k = `${type}\u0000${outcome}`;
+    const entry = this.counts.get(k) ?? { type, outcome, n: 0 };
+    entry.n += n;
+    this.counts.set(k, entry);
+  }
+
+  apply(metrics: IngestDeps['metrics']): void {
+    for (const { type, outcome, n } of this.counts.values()) metrics.webhookEvents.inc({ type, outcome }, n);
+  }
+
+  report(): IngestReport {
+    const r: IngestReport = { ingested: 0, duplicate: 0, rejected: 0, ignored: 0 };
+    for (const { outcome, n } of this.counts.values()) r[outcome] += n;
+    return r;
+  }
+}
+
+interface ContactEntry {
+  tenant: Tenant;
+  event: ContactEvent;
+  change: string;
+  outcomes: Set<Outcome>;
+}
+
+/** The contacts of a delivery, matched to the events of the same person in the same change. */
+class ContactBook {
+  readonly entries: ContactEntry[] = [];
+  private readonly keyed = new Set<string>();
+
+  constructor(routed: readonly RoutedEvent[]) {
+    for (const { tenant, event } of routed) {
+      const change = changeOf(event);
+      if (event.kind === 'contact') this.entries.push({ tenant, event, change, outcomes: new Set() });
+      else if (eventKey(event) !== undefined) this.keyed.add(`${tenant.id}\u0000${change}`);
+    }
+  }
+
+  match(r: RoutedEvent): ContactEntry | undefined {
+    const who = partyOf(r.event);
+    if (!who) return undefined;
+    const change = changeOf(r.event);
+    return this.entries.find(
+      (c) =>
+        c.tenant.id === r.tenant.id &&
+        c.change === change &&
+        ((who.phone !== undefined && c.event.phone === who.phone) ||
+          (who.bsuid !== undefined && c.event.bsuid === who.bsuid)) &&
+        !(who.phone !== undefined && c.event.phone !== undefined && c.event.phone !== who.phone) &&
+        !(who.bsuid !== undefined && c.event.bsuid !== undefined && c.event.bsuid !== who.bsuid),
+    );
+  }
+
+  changeHasKeyedEvents(c: ContactEntry): boolean {
+    return this.keyed.has(`${c.tenant.id}\u0000${c.change}`);
+  }
+}
+
+function changeOf(event: WebhookEvent): string {
+  return event.source?.change ?? '';
+}
+
+/** The person an event comes from (contacts are matched to messages and preferences only). */
+function partyOf(event: WebhookEvent): PartyIds | undefined {
+  if (event.kind === 'message') return event.from;
+  if (event.kind === 'user_preference') return { phone: event.phone, bsuid: event.bsuid };
+  return undefined;
+}

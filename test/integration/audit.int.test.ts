@@ -1,0 +1,336 @@
+import crypto from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DB } from '../../src/lib/db/schema.js';
+import { isAppError } from '../../src/lib/errors.js';
+import { chainHash } from '../../src/modules/audit/chain-hash.js';
+import {
+  appendAudit,
+  auditSubjectRef,
+  verifyAuditChain,
+  type AuditEvent,
+} from '../../src/modules/audit/index.js';
+import { createTestApp, storeKinds, type TestApp } from '../helpers/test-app.js';
+
+type Row = {
+  seq: number;
+  id: string;
+  event_type: string;
+  prev_hash: string;
+  hash: string;
+  subject_ref: string | null;
+};
+
+/** Turn the append-only triggers off the way someone with database access would, do `fn`, turn them back on. */
+async function asAttacker(db: Kysely<DB>, fn: () => Promise<unknown>): Promise<void> {
+  await sql`alter table audit_log disable trigger user`.execute(db);
+  await sql`alter table audit_head disable trigger user`.execute(db);
+  try {
+    await fn();
+  } finally {
+    await sql`alter table audit_log enable trigger user`.execute(db);
+    await sql`alter table audit_head enable trigger user`.execute(db);
+  }
+}
+
+function sampleEvent(i: number): AuditEvent {
+  const pick = i % 4;
+  if (pick === 0)
+    return {
+      type: 'webhook.ingested',
+      tenantId: 'default',
+      actor: { type: 'system' },
+      data: { inbound: i, statuses: 1 },
+    };
+  if (pick === 1) {
+    return {
+      type: 'request.received',
+      tenantId: 'default',
+      actor: { type: 'subject' },
+      subject: { subjectId: crypto.randomUUID() },
+      requestId: crypto.randomUUID(),
+      data: { type: 'erasure', channel: 'flow', scope: 'all' },
+    };
+  }
+  if (pick === 2) {
+    return {
+      type: 'erasure.own_store',
+      tenantId: 'default',
+      actor: { type: 'system', id: 'dsr' },
+      data: { scope: 'all', counts: { messages: i, identities: 2, data_key: 1 } },
+    };
+  }
+  return {
+    type: 'admin.access',
+    tenantId: 'default',
+    actor: { type: 'admin', id: crypto.randomUUID() },
+    data: { resource: 'request', action: 'view' },
+  };
+}
+
+/** Rows as the chain hashes them, from `fromSeq` on. */
+async function fullRows(db: Kysely<DB>, fromSeq: number) {
+  const r = await db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where(sql<boolean>`seq >= ${fromSeq}`)
+    .orderBy('seq')
+    .execute();
+  return r.map((x) => ({ ...x, seq: Number(x.seq), occurred_at: new Date(x.occurred_at) }));
+}
+
+async function rows(db: Kysely<DB>): Promise<Row[]> {
+  const r = await sql<Row & { seq: string }>`
+    select seq::text as seq, id, event_type, prev_hash, hash, subject_ref from audit_log order by audit_log.seq`.execute(
+    db,
+  );
+  return r.rows.map((x) => ({ ...x, seq: Number(x.seq) }));
+}
+
+describe.each(storeKinds())('audit log on %s', (kind) => {
+  let t: TestApp;
+  let db: Kysely<DB>;
+  const append = (n: number, offset = 0) =>
+    db.transaction().execute(async (tx) => {
+      const out = [];
+      for (let i = 0; i < n; i++) out.push(await appendAudit(tx, t.ctx.keyring, sampleEvent(offset + i)));
+      return out;
+    });
+
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+    db = t.ctx.database.db;
+  });
+  afterAll(async () => t?.close());
+  beforeEach(async () => {
+    await asAttacker(db, async () => {
+      await sql`delete from audit_log`.execute(db);
+      await sql`delete from audit_head`.execute(db);
+    });
+  });
+
+  it('writes in the caller transaction: a rolled-back event leaves no trace and the chain still verifies', async () => {
+    const subjectId = crypto.randomUUID();
+    const first = await db.transaction().execute(async (tx) => [
+      await appendAudit(tx, t.ctx.keyring, {
+        type: 'subject.created',
+        tenantId: 'default',
+        actor: { type: 'system' },
+        subject: { subjectId },
+        data: { channel: 'webhook', identities: 1 },
+      }),
+    ]);
+    first.push(...(await append(3)));
+    const rolledBack: string[] = [];
+    await expect(
+      db.transaction().execute(async (tx) => {
+        for (let i = 0; i < 2; i++)
+          rolledBack.push((await appendAudit(tx, t.ctx.keyring, sampleEvent(i))).id);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    const last = await append(2, 10);
+
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 6 });
+    const all = await rows(db);
+    expect(all.map((r) => r.id)).toEqual([...first, ...last].map((e) => e.id));
+    expect(all.some((r) => rolledBack.includes(r.id))).toBe(false);
+    // The rolled-back appends consumed seq numbers: the chain verifies across the hole.
+    expect(all.at(-1)!.seq - all[0]!.seq + 1).toBeGreaterThan(all.length);
+    expect(all[0]!.prev_hash).toBe('0'.repeat(64));
+    const head = await db
+      .selectFrom('audit_head')
+      .select([sql<string>`seq::text`.as('seq'), 'hash'])
+      .executeTakeFirstOrThrow();
+    expect({ seq: Number(head.seq), hash: head.hash }).toEqual({
+      seq: all.at(-1)!.seq,
+      hash: all.at(-1)!.hash,
+    });
+
+    // The subject is keyed with the audit HMAC key: neither the id nor a plain hash of it is stored.
+    const ref = all[0]!.subject_ref!;
+    expect(ref).toBe(t.ctx.keyring.hmac('audit-subject', subjectId));
+    expect(ref).toBe(auditSubjectRef(t.ctx.keyring, { subjectId }));
+    expect(ref).not.toBe(crypto.createHash('sha256').update(subjectId).digest('hex'));
+    const dump = JSON.stringify(await db.selectFrom('audit_log').selectAll().execute());
+    expect(dump).not.toContain(subjectId);
+    expect(dump).toContain('"key_version":"a1"');
+  });
+
+  it('refuses an event outside the catalog and writes nothing of the transaction', async () => {
+    const err = await db
+      .transaction()
+      .execute(async (tx) => {
+        await appendAudit(tx, t.ctx.keyring, sampleEvent(0));
+        await appendAudit(tx, t.ctx.keyring, {
+          type: 'api_key.created',
+          tenantId: 'default',
+          actor: { type: 'cli' },
+          data: { api_key_id: '+15550100123', role: 'service' },
+        });
+      })
+      .catch((e: unknown) => e);
+    expect(isAppError(err, 'AUDIT_EVENT_INVALID')).toBe(true);
+    expect(await rows(db)).toEqual([]);
+    await expect(appendAudit(db, t.ctx.keyring, sampleEvent(0))).rejects.toThrow(/inside the transaction/);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE from the application', async () => {
+    await append(2);
+    const attempts = [
+      sql`update audit_log set event_type = 'request.completed'`,
+      sql`delete from audit_log`,
+      sql`truncate audit_log`,
+      sql`delete from audit_head`,
+    ];
+    for (const statement of attempts) {
+      await expect(db.transaction().execute((tx) => statement.execute(tx))).rejects.toThrow(/append-only/);
+    }
+    expect(await rows(db)).toHaveLength(2);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 2 });
+  });
+
+  it('keeps one valid chain when 8 transactions append at once', async () => {
+    // On PostgreSQL all 8 transactions are open together before any appends (a barrier); PGlite runs them in turn.
+    let open = 0;
+    let release!: () => void;
+    const allOpen = new Promise<void>((r) => (release = r));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, n) =>
+        db.transaction().execute(async (tx) => {
+          await sql`select 1`.execute(tx);
+          if (kind === 'postgres') {
+            if (++open === 8) release();
+            await allOpen;
+          }
+          const out = [];
+          for (let i = 0; i < 3; i++) {
+            out.push(await appendAudit(tx, t.ctx.keyring, sampleEvent(n * 3 + i)));
+            if (kind === 'postgres') await sql`select pg_sleep(0.002)`.execute(tx);
+          }
+          return out.map((e) => e.seq);
+        }),
+      ),
+    );
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 24 });
+    const all = await rows(db);
+    expect(new Set(all.map((r) => r.prev_hash)).size).toBe(24);
+    // The lock is held to commit, so each transaction's events are consecutive in the chain.
+    const order = all.map((r) => r.seq);
+    for (const seqs of results) {
+      const at = order.indexOf(seqs[0]!);
+      expect(order.slice(at, at + 3)).toEqual(seqs);
+    }
+  });
+
+  it('streams in pages and verifies from a given seq (in numeric order across 999 -> 1000)', async () => {
+    await sql`select setval(pg_get_serial_sequence('audit_log', 'seq'), 990)`.execute(db);
+    await append(25);
+    const all = await rows(db);
+    expect(await verifyAuditChain(db, { batchSize: 4 })).toEqual({ ok: true, rows: 25 });
+    expect(await verifyAuditChain(db, { batchSize: 4, fromSeq: all[9]!.seq })).toEqual({
+      ok: true,
+      rows: 16,
+    });
+    // The first row of the third page is edited: found exactly there.
+    const victim = all[8]!;
+    await asAttacker(db, () =>
+      sql`update audit_log set data = '{"inbound":999,"statuses":1}' where seq = ${victim.seq}`.execute(db),
+    );
+    expect(await verifyAuditChain(db, { batchSize: 4 })).toEqual({
+      ok: false,
+      firstBadSeq: victim.seq,
+      reason: 'hash_mismatch',
+    });
+    expect(await verifyAuditChain(db, { batchSize: 4, fromSeq: all[9]!.seq })).toEqual({
+      ok: true,
+      rows: 16,
+    });
+  });
+
+  describe('tampering by someone who turned the triggers off', () => {
+    let all: Row[];
+    beforeEach(async () => {
+      await append(8);
+      all = await rows(db);
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 8 });
+    });
+    const tamper = (statement: ReturnType<typeof sql>) => asAttacker(db, () => statement.execute(db));
+
+    it("changing a row's data or event type is a hash mismatch at that row", async () => {
+      const a = all[3]!;
+      await tamper(sql`update audit_log set data = jsonb_set(data, '{statuses}', '7') where seq = ${a.seq}`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: a.seq, reason: 'hash_mismatch' });
+      const b = all[1]!;
+      await tamper(sql`update audit_log set event_type = 'request.completed' where seq = ${b.seq}`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: b.seq, reason: 'hash_mismatch' });
+    });
+
+    it('a row rewritten with a recomputed hash breaks the link of the next row', async () => {
+      const a = all[4]!;
+      const [full] = await fullRows(db, a.seq);
+      const data = { ...full!.data, inbound: 0 };
+      const hash = chainHash(full!.prev_hash, { ...full!, data });
+      await tamper(
+        sql`update audit_log set data = ${JSON.stringify(data)}::jsonb, hash = ${hash} where seq = ${a.seq}`,
+      );
+      expect(await verifyAuditChain(db)).toEqual({
+        ok: false,
+        firstBadSeq: all[5]!.seq,
+        reason: 'broken_link',
+      });
+    });
+
+    it('deleting a middle row is a gap at the row after it', async () => {
+      await tamper(sql`delete from audit_log where seq = ${all[2]!.seq}`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: all[3]!.seq, reason: 'gap' });
+      await tamper(sql`delete from audit_log where seq = ${all[0]!.seq}`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: all[1]!.seq, reason: 'gap' });
+    });
+
+    it('deleting the tail is caught by the checkpoint, and the next append does not paper over it', async () => {
+      const last = all.at(-1)!;
+      await tamper(sql`delete from audit_log where seq >= ${all[6]!.seq}`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: last.seq, reason: 'gap' });
+      const [next] = await append(1);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: next!.seq, reason: 'gap' });
+    });
+
+    it('a forged row appended with a valid hash but without the checkpoint is caught', async () => {
+      const last = all.at(-1)!;
+      const seq = last.seq + 1;
+      const forged = {
+        seq,
+        id: crypto.randomUUID(),
+        tenant_id: 'default',
+        occurred_at: new Date(),
+        actor_type: 'system',
+        actor_id: null,
+        event_type: 'request.completed',
+        subject_ref: null,
+        key_version: 'a1',
+        request_id: null,
+        data: { systems: 0, duration_ms: 1 },
+      };
+      const hash = chainHash(last.hash, forged);
+      await tamper(sql`insert into audit_log (seq, id, tenant_id, occurred_at, actor_type, event_type, key_version, data, prev_hash, hash)
+        values (${seq}, ${forged.id}, 'default', ${forged.occurred_at.toISOString()}, 'system', 'request.completed', 'a1',
+                ${JSON.stringify(forged.data)}::jsonb, ${last.hash}, ${hash})`);
+      expect(await verifyAuditChain(db)).toEqual({ ok: false, firstBadSeq: seq, reason: 'broken_link' });
+    });
+
+    it('rewriting the last row with a recomputed hash is caught by the checkpoint', async () => {
+      const last = all.at(-1)!;
+      const [full] = await fullRows(db, last.seq);
+      const hash = chainHash(full!.prev_hash, { ...full!, event_type: 'request.refused' });
+      await tamper(
+        sql`update audit_log set event_type = 'request.refused', hash = ${hash} where seq = ${last.seq}`,
+      );
+      expect(await verifyAuditChain(db)).toEqual({
+        ok: false,
+        firstBadSeq: last.seq,
+        reason: 'hash_mismatch',
+      });
+    });
+  });
+});
