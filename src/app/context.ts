@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { createQueue, type Queue } from '../jobs/queue.js';
+import { createAlerter, type Alerter } from '../modules/alerts/alerts.js';
+import { createDataMap, type DataMap } from '../modules/connectors/data-map.js';
 import { parseFlowsPrivateKey } from '../lib/crypto/flow-crypto.js';
 import { createKeyring, loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
 import { openDatabase, type Database } from '../lib/db/database.js';
 import { migrate } from '../lib/db/migrate.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { registerComplianceMetrics } from '../modules/compliance/compliance-metrics.js';
 import {
   createSubjectKeys,
   createSubjectResolver,
@@ -32,6 +35,9 @@ export interface AppContext {
   subjects: SubjectResolver;
   metrics: Metrics;
   queue: Queue;
+  /** The data map's connectors (created on first use, closed with the context). */
+  dataMap: DataMap;
+  alerter: Alerter;
   clock: () => Date;
   defaultTenantReport: DefaultTenantReport;
   close(): Promise<void>;
@@ -69,7 +75,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     });
     await tenants.reload();
     const subjectKeys = createSubjectKeys({ keyring });
-    const queue = createQueue(database, logger, { work: opts.work ?? false });
+    const metrics = createMetrics();
+    registerComplianceMetrics(metrics.registry, {
+      db: database.db,
+      reengagementTenants: async () =>
+        (await tenants.all()).filter((t) => t.settings.reengagement.enabled).map((t) => t.id),
+    });
+    const queue = createQueue(database, logger, { work: opts.work ?? false, overrides: config.queues });
+    const dataMap = createDataMap(config.systems);
+    const alerter = createAlerter({ webhookUrl: config.alerts.webhookUrl, db: database.db, logger, metrics });
     await queue.start();
     return {
       config,
@@ -79,12 +93,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       tenants,
       subjectKeys,
       subjects: createSubjectResolver({ keyring, keys: subjectKeys }),
-      metrics: createMetrics(),
+      metrics,
       queue,
+      dataMap,
+      alerter,
       clock: opts.clock ?? (() => new Date()),
       defaultTenantReport,
       async close() {
         await queue.stop();
+        await dataMap.close();
         await database.close();
       },
     };

@@ -1,4 +1,5 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { requestPaths, requestSchemas } from '../modules/dsr/index.js';
 
 /**
  * The public HTTP contract as OpenAPI 3.1, hand-written (the source of truth for integrators), served as JSON at
@@ -15,6 +16,7 @@ const errorBody = {
 };
 
 const paths: Record<string, PathItem> = {
+  ...requestPaths,
   '/v1/flow-tokens': {
     post: {
       operationId: 'createFlowToken',
@@ -89,6 +91,60 @@ const paths: Record<string, PathItem> = {
           schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
         },
       ],
+    },
+  },
+  '/meta/data-deletion': {
+    post: {
+      operationId: 'metaDataDeletion',
+      summary: "Meta's data deletion callback (signed_request)",
+      description:
+        'Form field `signed_request` = `base64url(sig).base64url(payload)`, sig = HMAC-SHA256 of the encoded payload under the app secret (checked against every tenant, in constant time; the matching tenant owns the request). Payload `{algorithm: "HMAC-SHA256", issued_at, user_id}`: `issued_at` at most 24 h old and not in the future; `user_id` is the app-scoped id. Records an erasure request for that id; a replayed signed_request is refused.',
+      tags: ['meta'],
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': {
+            schema: {
+              type: 'object',
+              required: ['signed_request'],
+              properties: { signed_request: { type: 'string' } },
+            },
+          },
+        },
+      },
+      responses: {
+        '200': {
+          description: 'Recorded',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/DataDeletionReceipt' } } },
+        },
+        '400': {
+          ...errorBody,
+          description: 'Malformed, missing field, wrong algorithm, stale or future `issued_at`',
+        },
+        '401': { ...errorBody, description: 'Signature does not match any tenant app secret' },
+        '409': { ...errorBody, description: 'This signed_request was already processed (replay)' },
+        '415': { ...errorBody, description: 'Not an application/x-www-form-urlencoded body' },
+      },
+    },
+  },
+  '/meta/data-deletion/status/{code}': {
+    get: {
+      operationId: 'metaDataDeletionStatus',
+      summary: 'Status page of a data deletion request (the `url` of the callback answer)',
+      description:
+        'A small HTML page for the person (status, received and completed times; no personal data), or JSON with `Accept: application/json`.',
+      tags: ['meta'],
+      parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': {
+          description: 'The request status',
+          content: {
+            'text/html': {},
+            'application/json': { schema: { $ref: '#/components/schemas/DataDeletionStatus' } },
+          },
+        },
+        '404': { description: 'Unknown code (HTML page, or the JSON error body)' },
+      },
     },
   },
   '/healthz': {
@@ -178,6 +234,7 @@ const components = {
     },
   },
   schemas: {
+    ...requestSchemas,
     Error: {
       type: 'object',
       required: ['error'],
@@ -215,6 +272,22 @@ const components = {
         encrypted_flow_data: { type: 'string', contentEncoding: 'base64' },
         encrypted_aes_key: { type: 'string', contentEncoding: 'base64' },
         initial_vector: { type: 'string', contentEncoding: 'base64' },
+      },
+    },
+    DataDeletionReceipt: {
+      type: 'object',
+      required: ['url', 'confirmation_code'],
+      properties: { url: { type: 'string', format: 'uri' }, confirmation_code: { type: 'string' } },
+    },
+    DataDeletionStatus: {
+      type: 'object',
+      required: ['confirmation_code', 'status', 'state', 'received_at', 'completed_at'],
+      properties: {
+        confirmation_code: { type: 'string' },
+        status: { type: 'string' },
+        state: { type: 'string', enum: ['in_progress', 'completed', 'failed', 'denied'] },
+        received_at: { type: 'string', format: 'date-time' },
+        completed_at: { type: ['string', 'null'], format: 'date-time' },
       },
     },
     FlowTokenInvalid: {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../lib/http/http.js';
-import { createDsrDeps, createPrivacyIntents } from '../modules/dsr/index.js';
+import { createDsrDeps, createPrivacyIntents, registerDsrRoutes } from '../modules/dsr/index.js';
 import { createForwarder } from '../modules/forwarding/index.js';
 import { registerFlowsRoutes } from '../modules/flows/index.js';
+import { registerMetaCallbackRoutes } from '../modules/meta-callback/index.js';
 import { registerWebhookRoutes } from '../modules/whatsapp/index.js';
 import type { AppContext } from './context.js';
 import { registerDocsRoutes } from './docs.routes.js';
@@ -18,6 +19,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     privacy: createPrivacyIntents(createDsrDeps(ctx)),
   });
   registerFlowsRoutes(app, ctx);
+  registerDsrRoutes(app, ctx, createDsrDeps(ctx));
+  registerMetaCallbackRoutes(app, { ...ctx, dsr: createDsrDeps(ctx) });
   registerDocsRoutes(app);
   await app.ready();
   return app;

@@ -1,4 +1,6 @@
 import { startNotifyWorker } from '../modules/dsr/index.js';
+import { startScheduledChecks } from '../modules/alerts/scheduled-checks.js';
+import { startConnectorWorker } from '../modules/connectors/connector.worker.js';
 import { startForwardWorker } from '../modules/forwarding/index.js';
 import type { AppContext } from './context.js';
 
@@ -17,3 +19,5 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
 
 addWorker(startForwardWorker);
 addWorker(startNotifyWorker);
+addWorker(startConnectorWorker);
+addWorker(startScheduledChecks);

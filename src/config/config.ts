@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { dataMapPath, dataMapSchema, type SystemSpec } from './datamap.js';
 
 /**
  * The one place flowguard reads its environment. Everything else receives a typed `Config`.
@@ -32,6 +33,8 @@ export const forwardTargetSchema = z.object({
   secret: z.string().min(16, 'must be at least 16 characters'),
 });
 
+export const DEFAULT_DELETION_NOTICE = 'Deleting your data ends any active subscription or booking with us.';
+
 export const tenantSettingsSchema = z.object({
   /** Keep message text/captions (encrypted). Off by default: flowguard keeps metadata only. */
   storeMessageContent: z.boolean().default(false),
@@ -42,6 +45,18 @@ export const tenantSettingsSchema = z.object({
     .default(['gdpr']),
   /** Downstream systems that receive every verified webhook event (pass-through). */
   forward: z.array(forwardTargetSchema).default([]),
+  /**
+   * Count people who come back after a full erasure (the seed's re-engagement metric). Needs a keyed hash of
+   * each erased identity kept for `windowDays`, so it is off unless the tenant turns it on.
+   */
+  reengagement: z
+    .object({ enabled: z.boolean().default(false), windowDays: z.number().int().min(1).max(365).default(90) })
+    .default({ enabled: false, windowDays: 90 }),
+  /** Texts of the Privacy Center Flow; `deletion` is the service-impact notice shown before a deletion. */
+  privacyNotice: z
+    .object({ deletion: z.string().trim().min(1).max(4096).default(DEFAULT_DELETION_NOTICE) })
+    .strict()
+    .default({ deletion: DEFAULT_DELETION_NOTICE }),
 });
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
 
@@ -76,6 +91,29 @@ const fileSchema = z
       .default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     systems: z.array(z.unknown()).default([]),
+    /** Retry policy per queue (e.g. connector.run), overriding the defaults in src/jobs/catalog.ts. */
+    queues: z
+      .record(
+        z.string().regex(/^[a-z][a-z.]{1,40}$/),
+        z
+          .object({
+            retryLimit: z.number().int().min(0).max(50).optional(),
+            retryDelaySeconds: z.number().int().min(1).max(86_400).optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    alerts: z
+      .object({
+        /** Slack-compatible incoming webhook (JSON {text}); alerts never carry personal data. */
+        webhookUrl: httpUrl.optional(),
+        /** Warn this many days before a request's due date. */
+        deadlineWarningDays: z.number().int().min(1).max(30).default(3),
+        /** How often the data map is checked end to end (cron, UTC). */
+        selfCheckCron: z.string().min(9).max(100).default('17 3 * * *'),
+      })
+      .strict()
+      .default({ deadlineWarningDays: 3, selfCheckCron: '17 3 * * *' }),
   })
   .strict();
 
@@ -134,8 +172,10 @@ export interface Config {
     flowsPrivateKeyPassphrase: string | undefined;
     settings: TenantSettings;
   };
-  /** Raw data-map entries; validated by the connectors module. */
-  systems: unknown[];
+  /** The data map: every other system that holds people's data. */
+  systems: SystemSpec[];
+  alerts: { webhookUrl: string | undefined; deadlineWarningDays: number; selfCheckCron: string };
+  queues: Record<string, { retryLimit?: number | undefined; retryDelaySeconds?: number | undefined }>;
   configFile: string | undefined;
 }
 
@@ -229,6 +269,14 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
     throw new ConfigError('TLS_CLIENT_CA_FILE', 'needs TLS_CERT_FILE and TLS_KEY_FILE');
 
   const settings = tenantSettingsSchema.parse(yaml.tenant);
+  const systems = dataMapSchema.safeParse(yaml.systems);
+  if (!systems.success) {
+    const issue = systems.error.issues[0];
+    throw new ConfigError(
+      `FLOWGUARD_CONFIG.${dataMapPath(yaml.systems, issue?.path ?? [])}`,
+      issue?.message ?? 'invalid',
+    );
+  }
   return {
     databaseUrl: env.DATABASE_URL,
     dataDir: path.resolve(cwd, env.FLOWGUARD_DATA_DIR),
@@ -252,7 +300,13 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
       flowsPrivateKeyPassphrase: env.FLOWS_PRIVATE_KEY_PASSPHRASE,
       settings,
     },
-    systems: yaml.systems,
+    systems: systems.data,
+    queues: yaml.queues,
+    alerts: {
+      webhookUrl: yaml.alerts.webhookUrl,
+      deadlineWarningDays: yaml.alerts.deadlineWarningDays,
+      selfCheckCron: yaml.alerts.selfCheckCron,
+    },
     configFile: file,
   };
 }

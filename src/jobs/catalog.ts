@@ -12,6 +12,11 @@ export interface QueueSpec {
 }
 
 export const queueCatalog: QueueSpec[] = [
+  // Scheduled: deadline escalation (every 15 min) and the data-map self-check (daily by default).
+  { name: 'deadlines.check', retryLimit: 1, retryDelay: 60, retryBackoff: false, expireInSeconds: 600 },
+  { name: 'datamap.selfcheck', retryLimit: 1, retryDelay: 300, retryBackoff: false, expireInSeconds: 900 },
+  // One job per request × data-map system; ~8 attempts over ~2 h with exponential backoff and jitter.
+  { name: 'connector.run', retryLimit: 8, retryDelay: 15, retryBackoff: true, expireInSeconds: 900 },
   // WhatsApp messages to a person about their request (confirmation, completion), through the Graph API.
   { name: 'notify.send', retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 },
   // Pass-through delivery of verified events, drained in order per conversation. One drain at a time per

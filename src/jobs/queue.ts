@@ -11,6 +11,8 @@ import { deadLetterName, queueCatalog } from './catalog.js';
  */
 
 export interface QueueOptions {
+  /** Operator overrides of the catalog's retry policy, by queue name. */
+  overrides?: Record<string, { retryLimit?: number | undefined; retryDelaySeconds?: number | undefined }>;
   /** Run workers and maintenance in this process (serve/worker). CLI commands only send. */
   work: boolean;
 }
@@ -37,8 +39,8 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
       for (const spec of queueCatalog) {
         const dead = deadLetterName(spec.name);
         const options = {
-          retryLimit: spec.retryLimit,
-          retryDelay: spec.retryDelay,
+          retryLimit: opts.overrides?.[spec.name]?.retryLimit ?? spec.retryLimit,
+          retryDelay: opts.overrides?.[spec.name]?.retryDelaySeconds ?? spec.retryDelay,
           retryBackoff: spec.retryBackoff,
           expireInSeconds: spec.expireInSeconds,
           policy: spec.policy ?? 'standard',

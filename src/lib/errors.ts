@@ -13,6 +13,8 @@ export const errorStatus = {
   TENANT_NOT_FOUND: 404,
   SUBJECT_NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A link or resource that existed and has expired (export links). */
+  GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

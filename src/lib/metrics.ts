@@ -36,7 +36,64 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration, webhookEvents, flowsEndpointDuration, forwardDeliveries };
+  // Privacy requests, read from the store on each scrape (so every instance reports the shared truth).
+  let requestCounts: RequestCountsSource | undefined;
+  const requestsOpen = new client.Gauge({
+    name: 'flowguard_requests_open',
+    help: 'Privacy requests not yet closed, by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await requestCounts?.().catch(() => undefined);
+      this.reset();
+      for (const [status, n] of Object.entries(counts?.openByStatus ?? {})) this.set({ status }, n);
+    },
+  });
+  const requestsOverdue = new client.Gauge({
+    name: 'flowguard_requests_overdue',
+    help: 'Open privacy requests past their due date, by request type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await requestCounts?.().catch(() => undefined);
+      this.reset();
+      for (const [type, n] of Object.entries(counts?.overdueByType ?? {})) this.set({ type }, n);
+    },
+  });
+  const alerts = new client.Counter({
+    name: 'flowguard_alerts_total',
+    help: 'Alerts raised by kind (dead-lettered tasks, deadlines, failed system checks)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const connectorTasks = new client.Counter({
+    name: 'flowguard_connector_tasks_total',
+    help: 'Data-map system tasks by system type and outcome (done, retry, dead)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    alerts,
+    connectorTasks,
+    httpRequests,
+    httpDuration,
+    webhookEvents,
+    flowsEndpointDuration,
+    forwardDeliveries,
+    requestsOpen,
+    requestsOverdue,
+    /** Where the request gauges read from (the DSR module installs a store query). */
+    useRequestCounts(source: RequestCountsSource): void {
+      requestCounts = source;
+    },
+  };
 }
+
+/** Open requests by status and overdue ones by type (labels are enums only). */
+export type RequestCountsSource = () => Promise<{
+  openByStatus: Record<string, number>;
+  overdueByType: Record<string, number>;
+}>;
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -76,6 +76,7 @@ export const TEST_PHONE_NUMBER_ID = '100000000000001';
 export async function createTestApp(
   kind: StoreKind,
   env: Record<string, string | undefined> = {},
+  opts: { clock?: () => Date } = {},
 ): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-test-'));
   const pgdb = kind === 'postgres' ? await createPgDatabase() : undefined;
@@ -98,6 +99,7 @@ export async function createTestApp(
   const ctx = await createContext(config, {
     logger: createLogger('debug', logs),
     loadDataDir: template,
+    clock: opts.clock,
   });
   const app = await buildServer(ctx);
   return {

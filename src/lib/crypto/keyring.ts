@@ -6,7 +6,8 @@ import { open, seal } from './aead.js';
  * purpose and version, so a leaked blind-index key does not expose data keys and vice versa.
  */
 
-export type KeyPurpose = 'data-key-wrap' | 'tenant-secrets' | 'blind-index' | 'audit-subject' | 'event-id';
+export type KeyPurpose =
+  'data-key-wrap' | 'tenant-secrets' | 'blind-index' | 'audit-subject' | 'event-id' | 'export-link';
 
 export interface Keyring {
   /** Version label of the current master key (stored beside each wrapped key for rotation). */
@@ -18,7 +19,7 @@ export interface Keyring {
   sealSecret(plaintext: string, aad: string): string;
   openSecret(envelope: string, aad: string): string;
   /** Keyed HMAC-SHA256 (hex) under the derived key of one purpose. */
-  hmac(purpose: 'blind-index' | 'audit-subject' | 'event-id', message: string): string;
+  hmac(purpose: 'blind-index' | 'audit-subject' | 'event-id' | 'export-link', message: string): string;
 }
 
 export function createKeyring(masterKey: Buffer, masterVersion = 'm1'): Keyring {

@@ -200,6 +200,7 @@ export interface RequestTasksTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   completed_at: Date | null;
+  queued_at: Date | null;
 }
 
 export interface OutboundNotificationsTable {
@@ -243,6 +244,33 @@ export interface AuditHeadTable {
   updated_at: Timestamp;
 }
 
+export interface ComplianceCountersTable {
+  tenant_id: string;
+  name: 'flow_completions' | 'erasure_requests' | 'reengaged';
+  value: ColumnType<string, number | string, number | string>;
+}
+
+export interface ErasedIdentitiesTable {
+  tenant_id: string;
+  blind_index: string;
+  erased_at: Timestamp;
+}
+
+export interface RequestExportsTable {
+  request_id: string;
+  system_id: string;
+  /** Sealed JSON of the records a system returned: request_exports.body.<request>.<system> */
+  body: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface AlertsSentTable {
+  subject_key: string;
+  kind: string;
+  sent_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -264,6 +292,10 @@ export interface DB {
   api_keys: ApiKeysTable;
   forward_outbox: ForwardOutboxTable;
   schema_migrations: SchemaMigrationsTable;
+  compliance_counters: ComplianceCountersTable;
+  erased_identities: ErasedIdentitiesTable;
+  request_exports: RequestExportsTable;
+  alerts_sent: AlertsSentTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   privacy_requests: PrivacyRequestsTable;

@@ -61,6 +61,10 @@ const FAILURE_REASONS = [
   'cancelled',
 ] as const;
 const REGIMES = ['gdpr', 'ccpa'] as const;
+/** Why a deadline was extended (GDPR Art. 12(3): complexity and number of requests; CCPA 11 CCR 7021). */
+const EXTENSION_REASONS = ['complexity', 'number_of_requests', 'awaiting_information'] as const;
+/** Why a request was denied (GDPR Art. 12(5): manifestly unfounded or excessive; Art. 12(6)/11 CCR 7062: identity). */
+const DENIAL_REASONS = ['manifestly_unfounded', 'excessive', 'identity_not_verified'] as const;
 const ERASURE_SCOPES = [
   'all',
   'profile',
@@ -90,6 +94,9 @@ const SYSTEM_ACTIONS = [
   'not_found',
   'skipped',
   'failed',
+  'retained',
+  'reported',
+  'pending',
 ] as const;
 const OPTOUT_SOURCES = ['stop_keyword', 'user_preferences', 'flow', 'api', 'cli', 'admin'] as const;
 const EXPORT_FORMATS = ['json', 'csv', 'zip'] as const;
@@ -143,7 +150,13 @@ export const auditCatalog = {
     duration_ms: durationMs(),
   }),
   'request.failed': data({ reason: oneOf(FAILURE_REASONS), failed_systems: count() }),
-  'request.extended': data({ regime: oneOf(REGIMES), extra_days: count(), notified: flag() }),
+  'request.extended': data({
+    regime: oneOf(REGIMES),
+    extra_days: count(),
+    notified: flag(),
+    reason: oneOf(EXTENSION_REASONS).optional(),
+  }),
+  'request.denied': data({ reason: oneOf(DENIAL_REASONS), notified: flag() }),
   'erasure.own_store': data({
     scope: oneOf(ERASURE_SCOPES),
     counts: z.partialRecord(oneOf(OWN_STORE_ITEMS), count()),

@@ -21,7 +21,8 @@ const examples: { [T in AuditEventType]: AuditEventData<T> } = {
   'request.refused': { reason: 'sender_mismatch' },
   'request.completed': { type: 'erasure', systems: 3, duration_ms: 1_840 },
   'request.failed': { reason: 'dead_lettered', failed_systems: 1 },
-  'request.extended': { regime: 'gdpr', extra_days: 60, notified: true },
+  'request.extended': { regime: 'gdpr', extra_days: 60, notified: true, reason: 'complexity' },
+  'request.denied': { reason: 'excessive', notified: true },
   'erasure.own_store': {
     scope: 'all',
     counts: { identities: 2, messages: 14, data_key: 1 },

@@ -4,6 +4,8 @@ import type { DB } from '../../lib/db/schema.js';
 import type { DsrDeps } from './dsr.types.js';
 import { verifyAndExecute, type CreatedRequest } from './create-request.js';
 import { auditSubjectRef } from '../audit/index.js';
+import { blindIndex } from '../subjects/index.js';
+import { loadSubjectIdentities } from './subject-identities.js';
 
 export const CONFIRM_PREFIX = 'fgconfirm:';
 
@@ -29,6 +31,20 @@ export async function confirmRequest(
     .executeTakeFirst();
   if (!request) return undefined;
   const senderRef = auditSubjectRef(deps.keyring, { subjectId: input.senderSubjectId });
+  if (request.subject_ref !== senderRef && (await namesSender(tx, deps, request, input))) {
+    // Staff named someone flowguard did not know yet; the signed tap comes from that very identity.
+    await tx
+      .updateTable('privacy_requests')
+      .set({ subject_id: input.senderSubjectId })
+      .where('id', '=', request.id)
+      .execute();
+    return verifyAndExecute(
+      tx,
+      deps,
+      { ...request, subject_id: input.senderSubjectId },
+      'whatsapp_confirmation',
+    );
+  }
   if (request.subject_ref !== senderRef) {
     await deps.audit(tx, {
       tenantId: input.tenantId,
@@ -41,4 +57,20 @@ export async function confirmRequest(
     return undefined;
   }
   return verifyAndExecute(tx, deps, request, 'whatsapp_confirmation');
+}
+
+/** A request about a then-unknown person is keyed on the blind index of the identity staff gave. */
+async function namesSender(
+  tx: Kysely<DB>,
+  deps: DsrDeps,
+  request: { subject_id: string | null; subject_ref: string },
+  input: { tenantId: string; senderSubjectId: string },
+): Promise<boolean> {
+  if (request.subject_id !== null) return false;
+  const identities = await loadSubjectIdentities(tx, deps.subjectKeys, input.senderSubjectId);
+  return identities.some(
+    (identity) =>
+      auditSubjectRef(deps.keyring, { blindIndex: blindIndex(deps.keyring, input.tenantId, identity) }) ===
+      request.subject_ref,
+  );
 }

@@ -5,6 +5,7 @@ import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/phone.js';
 import { blindIndex } from '../subjects/index.js';
+import { bumpCounter } from '../compliance/counters.js';
 import { ERASABLE_SCOPES, type ErasureScope } from './categories.js';
 import { dueDate } from './deadlines.js';
 import { createDsrRepo, type PrivacyRequestRow } from './dsr.repo.js';
@@ -58,8 +59,10 @@ export async function createRequest(
   const now = deps.clock();
 
   let subjectId: string | undefined;
-  let identities: Identity[];
-  if ('subjectId' in input.subject) {
+  let identities: Identity[] = [];
+  if ('externalRef' in input.subject) {
+    // Known only by a keyed reference: no subject, no identities; the own-store part has nothing to do.
+  } else if ('subjectId' in input.subject) {
     subjectId = input.subject.subjectId;
     identities = await loadSubjectIdentities(tx, deps.subjectKeys, subjectId);
   } else {
@@ -68,14 +71,22 @@ export async function createRequest(
       ? await loadSubjectIdentities(tx, deps.subjectKeys, subjectId)
       : [input.subject.identity];
   }
-  const subjectRef = subjectId
-    ? auditSubjectRef(deps.keyring, { subjectId })
-    : auditSubjectRef(deps.keyring, { blindIndex: blindIndex(deps.keyring, tenantId, identities[0]!) });
+  const subjectRef =
+    'externalRef' in input.subject
+      ? input.subject.externalRef
+      : subjectId
+        ? auditSubjectRef(deps.keyring, { subjectId })
+        : auditSubjectRef(deps.keyring, { blindIndex: blindIndex(deps.keyring, tenantId, identities[0]!) });
 
   const verification = input.type === 'opt_out' ? (input.verification ?? 'not_required') : input.verification;
 
   const open = await repo.findOpen(tx, tenantId, subjectRef, input.type);
-  if (open && (input.type !== 'erasure' || open.scope === 'all' || open.scope === scope)) {
+  // Join only a request that asks for the same thing, or a verified one that already covers it: a person's
+  // narrow request must never verify someone else's broader one (a staff "delete all" awaiting confirmation).
+  const sameAsk = open && (input.type !== 'erasure' || open.scope === scope) && !input.params;
+  const covered =
+    open && input.type === 'erasure' && open.scope === 'all' && open.status !== 'awaiting_verification';
+  if (open && (sameAsk || covered)) {
     await deps.audit(tx, {
       tenantId,
       type: 'request.joined',
@@ -121,6 +132,7 @@ export async function createRequest(
     completed_at: null,
   };
   await repo.insert(tx, row);
+  if (input.type === 'erasure') await bumpCounter(tx, tenantId, 'erasure_requests');
   await deps.audit(tx, {
     tenantId,
     type: 'request.received',

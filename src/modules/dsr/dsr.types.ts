@@ -12,7 +12,11 @@ export type RequestChannel =
 export type VerificationMethod =
   'flow_token' | 'signed_webhook' | 'whatsapp_confirmation' | 'meta_signed_request' | 'not_required';
 
-export type RequestSubject = { subjectId: string } | { identity: Identity };
+/**
+ * `externalRef`: a person flowguard holds no WhatsApp identity for, known only by a keyed reference from
+ * another channel (Meta's app-scoped user id in the data deletion callback); nothing of theirs is in the own store.
+ */
+export type RequestSubject = { subjectId: string } | { identity: Identity } | { externalRef: string };
 
 export interface Actor {
   type: 'system' | 'subject' | 'api_key' | 'admin' | 'cli';
@@ -38,5 +42,6 @@ export type DsrDeps = Pick<
   AppContext,
   'keyring' | 'subjects' | 'subjectKeys' | 'queue' | 'clock' | 'logger' | 'config'
 > & {
+  tenants: Pick<AppContext['tenants'], 'get'>;
   audit: AppendAudit;
 };

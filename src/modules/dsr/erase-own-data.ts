@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import type { SubjectKeys } from '../subjects/index.js';
+import { rememberErased } from '../compliance/counters.js';
 import type { ErasureScope } from './categories.js';
 
 export interface OwnErasureCounts {
@@ -59,7 +60,7 @@ async function countBySubject(
 export async function eraseOwnData(
   db: Kysely<DB>,
   deps: { subjectKeys: Pick<SubjectKeys, 'forget'> },
-  input: { tenantId: string; subjectId: string; scope: ErasureScope },
+  input: { tenantId: string; subjectId: string; scope: ErasureScope; rememberForReengagement?: boolean },
 ): Promise<OwnErasureCounts> {
   const { subjectId, tenantId } = input;
   const subject = await db
@@ -87,6 +88,18 @@ export async function eraseOwnData(
         await sql`insert into suppressions (tenant_id, kind, blind_index, reason)
           select tenant_id, kind, blind_index, 'kept_after_erasure' from identities where subject_id = ${subjectId}
           on conflict do nothing`.execute(db);
+      }
+      if (input.rememberForReengagement) {
+        const indexes = await db
+          .selectFrom('identities')
+          .select('blind_index')
+          .where('subject_id', '=', subjectId)
+          .execute();
+        await rememberErased(
+          db,
+          tenantId,
+          indexes.map((r) => r.blind_index),
+        );
       }
       await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
       deps.subjectKeys.forget(subjectId);

@@ -8,6 +8,7 @@ import type { DsrDeps } from './dsr.types.js';
 import { eraseOwnData } from './erase-own-data.js';
 import { applyRectification } from './apply-rectification.js';
 import { finishIfDone } from './finish-request.js';
+import { planSystemTasks } from './plan-system-tasks.js';
 import { requestIdentities } from './request-identities.js';
 
 const repo = createDsrRepo();
@@ -33,11 +34,13 @@ export async function executeRequest(
   switch (request.type) {
     case 'erasure': {
       if (subjectId) {
+        const tenant = await deps.tenants.get(request.tenant_id);
         counts = {
           ...(await eraseOwnData(tx, deps, {
             tenantId: request.tenant_id,
             subjectId,
             scope: request.scope as ErasureScope,
+            rememberForReengagement: tenant.settings.reengagement.enabled,
           })),
         };
       }
@@ -76,6 +79,7 @@ export async function executeRequest(
       break;
     }
   }
+  await planSystemTasks(tx, deps, request);
   await repo.upsertTask(tx, {
     request_id: request.id,
     system_id: OWN_STORE,

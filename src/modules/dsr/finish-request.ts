@@ -5,6 +5,7 @@ import type { DsrDeps } from './dsr.types.js';
 import { enqueueNotification } from './notify.js';
 import { messagingRecipient } from './subject-identities.js';
 import { requestIdentities } from './request-identities.js';
+import { accessReadyParams } from './export-links.js';
 
 const repo = createDsrRepo();
 
@@ -23,9 +24,16 @@ export async function finishIfDone(
   if (request.status === 'completed' || request.status === 'failed' || request.status === 'denied')
     return request.status;
   const tasks = await repo.tasks(tx, requestId);
-  if (tasks.some((t) => t.status === 'pending' || t.status === 'running' || t.status === 'failed'))
-    return request.status;
   const dead = tasks.filter((t) => t.status === 'dead');
+  // A task still waiting for a dead prerequisite cannot start until that one is replayed: it does not hold
+  // the request open (the request fails now and resumes with the replay).
+  const active = tasks.filter(
+    (t) =>
+      t.status === 'running' ||
+      t.status === 'failed' ||
+      (t.status === 'pending' && (t.queued_at !== null || dead.length === 0)),
+  );
+  if (active.length) return request.status;
   const status: PrivacyRequestStatus = dead.length ? 'failed' : 'completed';
   const now = deps.clock();
   const identities = requestIdentities(deps.keyring, request);
@@ -35,7 +43,8 @@ export async function finishIfDone(
   await repo.update(tx, requestId, {
     status,
     completed_at: now,
-    identities: null,
+    // A failed request keeps its sealed identities: replaying its dead-lettered tasks needs them.
+    identities: status === 'completed' ? null : request.identities,
     error_code: dead.length ? 'SYSTEMS_DEAD' : null,
     result: JSON.stringify({ systems: tasks.length, dead: dead.length, totals }),
   });
@@ -59,13 +68,20 @@ export async function finishIfDone(
         }),
   });
   const recipient = messagingRecipient(identities);
-  if (recipient && status === 'completed' && request.type !== 'access') {
+  if (recipient && status === 'completed') {
+    // An access request's answer is the bundle: with a public URL the message carries an expiring link,
+    // signed when it is sent (accessReadyParams), so the queued row holds no working credential.
+    const publicUrl = deps.config.server.publicUrl;
     await enqueueNotification(tx, deps, {
       tenantId: request.tenant_id,
       requestId,
       recipient,
-      kind: 'request_completed',
-      params: { reference: request.reference, request_type: request.type },
+      kind: request.type === 'access' ? 'access_ready' : 'request_completed',
+      params: {
+        reference: request.reference,
+        request_type: request.type,
+        ...(request.type === 'access' && publicUrl ? accessReadyParams(publicUrl, now) : {}),
+      },
     });
   }
   return status;

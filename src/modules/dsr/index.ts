@@ -12,6 +12,18 @@ export { createPrivacyIntents } from './privacy-intents.js';
 export { getRequestView, type RequestView } from './request-view.js';
 export { rectificationParams } from './apply-rectification.js';
 export { startNotifyWorker, sendNotification } from './notify.worker.js';
+export { registerDsrRoutes } from './dsr.routes.js';
+export { parseStaffRequest, REQUEST_TYPES, type StaffRequestInput } from './request-input.js';
+export { createStaffRequest } from './create-staff-request.js';
+export { listRequests, type RequestSummary } from './list-requests.js';
+export { extendRequest, EXTENSION_REASONS } from './extend-request.js';
+export { denyRequest, DENIAL_REASONS } from './deny-request.js';
+export { proofReport, type ProofReport } from './proof-report.js';
+export { exportRequest, type RequestExport } from './export-request.js';
+export { waitForRequest } from './wait-for-request.js';
+export { requestIdFrom } from './request-id.js';
+export { requestPaths } from './requests.openapi.js';
+export { requestSchemas } from './requests.openapi-schemas.js';
 
 /** The privacy-request engine's dependencies, with audit events written through the hash-chained log. */
 export function createDsrDeps(ctx: AppContext): DsrDeps {
@@ -23,6 +35,7 @@ export function createDsrDeps(ctx: AppContext): DsrDeps {
     clock: ctx.clock,
     logger: ctx.logger,
     config: ctx.config,
+    tenants: ctx.tenants,
     audit: (tx, event) => appendAudit(tx, ctx.keyring, event),
   };
 }

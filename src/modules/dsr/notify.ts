@@ -5,7 +5,8 @@ import type { DB } from '../../lib/db/schema.js';
 import type { Identity } from '../../lib/phone.js';
 import type { Queue } from '../../jobs/queue.js';
 
-export type NotificationKind = 'confirm_request' | 'request_completed' | 'access_ready' | 'request_denied';
+export type NotificationKind =
+  'confirm_request' | 'request_completed' | 'access_ready' | 'request_denied' | 'request_extended';
 
 export function recipientAad(notificationId: string): string {
   return `outbound_notifications.recipient.${notificationId}`;

@@ -9,6 +9,7 @@ import {
 } from '../whatsapp/graph-client.js';
 import type { NotificationKind } from './notify.js';
 import { recipientAad } from './notify.js';
+import { withExportLink } from './export-links.js';
 
 const WHAT: Record<string, string> = {
   erasure: 'delete the data we hold about you',
@@ -24,6 +25,12 @@ const DONE: Record<string, string> = {
   rectification: 'Your data has been corrected.',
   opt_out: 'You will receive no more marketing messages from us.',
   restriction: 'We have restricted how we use your data.',
+};
+
+const EXTENSION_WHY: Record<string, string> = {
+  complexity: ' because it is complex',
+  number_of_requests: ' because we have received many requests',
+  awaiting_information: ' because we are waiting for information we need to answer it',
 };
 
 export function composeNotification(
@@ -48,6 +55,11 @@ export function composeNotification(
       return {
         type: 'text',
         body: `Your privacy request ${ref} is complete. ${DONE.access}${params.url ? ` ${String(params.url)}` : ''}`,
+      };
+    case 'request_extended':
+      return {
+        type: 'text',
+        body: `We need more time to answer your privacy request ${ref}${EXTENSION_WHY[String(params.reason)] ?? ''}. We will answer by ${String(params.due_date ?? '')}.`,
       };
     case 'request_denied':
       return {
@@ -86,7 +98,7 @@ export async function sendNotification(
     await graph.sendMessage(
       { phoneNumberId: tenant.phoneNumberId, accessToken: tenant.secrets.accessToken },
       to,
-      composeNotification(row.kind as NotificationKind, row.params),
+      composeNotification(row.kind as NotificationKind, withExportLink(ctx.keyring, row)),
     );
   } catch (err) {
     if (err instanceof GraphApiError && !err.retryable)

@@ -11,6 +11,9 @@ import { createRequest } from './create-request.js';
 import type { DsrDeps } from './dsr.types.js';
 import type { PrivacyRequestType } from '../../lib/db/schema.js';
 
+/** Meta delivers a Flow's completion message within seconds; a day covers its retries. */
+const ECHO_WINDOW_MS = 24 * 3600 * 1000;
+
 /** `response_json.action` values a Flow without an endpoint may complete with (the first is the seed's payload). */
 const FLOW_ACTIONS: Record<string, PrivacyRequestType> = {
   data_deletion_request: 'erasure',
@@ -69,6 +72,22 @@ export function createPrivacyIntents(deps: DsrDeps): PrivacyIntents {
   }
 
   return {
+    async isErasureEcho(tx, { tenant, event }) {
+      const requestId = event.flowReply?.parsed?.request_id;
+      if (typeof requestId !== 'string' || !/^[0-9a-f-]{36}$/i.test(requestId)) return false;
+      const since = new Date(deps.clock().getTime() - ECHO_WINDOW_MS);
+      const done = await tx
+        .selectFrom('privacy_requests')
+        .select('id')
+        .where('id', '=', requestId)
+        .where('tenant_id', '=', tenant.id)
+        .where('type', '=', 'erasure')
+        .where('scope', '=', 'all')
+        .where('status', '=', 'completed')
+        .where('completed_at', '>', since)
+        .executeTakeFirst();
+      return done !== undefined;
+    },
     async onMessage(tx, { tenant, subjectId, event }) {
       if (event.replyId?.startsWith(CONFIRM_PREFIX)) {
         await confirmRequest(tx, deps, {

@@ -1,33 +1,31 @@
+import { privacyChoiceHandler } from './privacy-center-choice.js';
+import { privacyEraseHandler } from './privacy-center-erase.js';
+import { homeData, PRIVACY_CENTER_PURPOSE, PRIVACY_HOME } from './privacy-center-screens.js';
 import { registerFlowHandler, type FlowHandler } from './screen-handlers.js';
-import { summariseSubject, type SubjectSummary } from './subject-summary.js';
 
 /**
- * The Privacy Center Flow's home screen: on INIT (and on BACK to it) show the person what flowguard holds about
- * them. The deletion screens (CONFIRM_DELETE → DONE) are served by the DSAR module's handler for this purpose.
+ * The Privacy Center Flow (flows/privacy-center.json) on the Flows endpoint, for tokens of purpose
+ * `privacy_center`: PRIVACY_HOME shows what is held and offers see / delete / stop marketing
+ * (privacy-center-choice.ts); CONFIRM_DELETE takes the scope and the confirmation and erases
+ * (privacy-center-erase.ts); MY_DATA and DONE are terminal. Every screen is entered from PRIVACY_HOME, so a
+ * BACK (sent by screens with `refresh_on_back`) always lands there, with fresh counts.
  */
 
-export const PRIVACY_CENTER_PURPOSE = 'privacy_center';
-export const PRIVACY_HOME = 'PRIVACY_HOME';
+export {
+  CONFIRM_DELETE,
+  describeSummary,
+  DONE,
+  MY_DATA,
+  PRIVACY_CENTER_PURPOSE,
+  PRIVACY_HOME,
+} from './privacy-center-screens.js';
 
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-/** One sentence for the screen's TextBody; counts only, never content. */
-export function describeSummary(s: SubjectSummary): string {
-  const parts = [
-    plural(s.messages, 'message', 'messages'),
-    plural(s.flow_responses, 'form response', 'form responses'),
-    plural(s.media, 'media file', 'media files'),
-    plural(s.identities, 'identifier (phone number or user id)', 'identifiers (phone number or user id)'),
-  ];
-  return `We hold ${parts.join(', ')}${s.has_profile_name ? ', and your WhatsApp profile name' : ''}.`;
-}
-
+/** INIT opens PRIVACY_HOME; BACK from any screen returns to it. */
 export const privacyHomeHandler: FlowHandler = async (req, deps) => {
   if (req.action !== 'INIT' && req.action !== 'BACK') return undefined;
-  const summary = await summariseSubject(deps.database.db, req.subjectId);
-  return { screen: PRIVACY_HOME, data: { ...summary, summary: describeSummary(summary) } };
+  return { screen: PRIVACY_HOME, data: await homeData(deps.database.db, req.subjectId) };
 };
 
 registerFlowHandler(PRIVACY_CENTER_PURPOSE, privacyHomeHandler);
+registerFlowHandler(PRIVACY_CENTER_PURPOSE, privacyChoiceHandler);
+registerFlowHandler(PRIVACY_CENTER_PURPOSE, privacyEraseHandler);

@@ -110,7 +110,8 @@ export function createTenantRegistry(deps: {
     async get(id: string): Promise<Tenant> {
       await fresh();
       let t = byId.get(id);
-      if (!t) {
+      // A miss reloads at most once a second: unknown ids from the network must not turn into store load.
+      if (!t && Date.now() - loadedAt > 1000) {
         await reload();
         t = byId.get(id);
       }

@@ -12,6 +12,11 @@ import type { Tenant } from '../tenants/index.js';
  * button, a marketing stop. The sender is verified by Meta's signature; nothing in a payload body is trusted.
  */
 export interface PrivacyIntents {
+  /**
+   * The completion message Meta sends when a Privacy Center Flow closes after the person erased everything:
+   * ingesting it would bring them back, so it is recognised (by the request id flowguard put in it) and dropped.
+   */
+  isErasureEcho(tx: Kysely<DB>, input: { tenant: Tenant; event: MessageEvent }): Promise<boolean>;
   onMessage(tx: Kysely<DB>, input: { tenant: Tenant; subjectId: string; event: MessageEvent }): Promise<void>;
   onPreference(
     tx: Kysely<DB>,

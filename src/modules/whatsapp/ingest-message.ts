@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import type { Tenant } from '../tenants/index.js';
+import { bumpCounter, noteReturn } from '../compliance/counters.js';
+import { blindIndex } from '../subjects/index.js';
 import { applyPreference } from './apply-preference.js';
 import { identitiesOf, type Executor, type IngestDeps } from './ingest-deps.js';
 import { resolveSender } from './ingest-contact.js';
@@ -19,6 +21,10 @@ export async function ingestMessage(
   const identities = identitiesOf(event.from, contact);
   const subject = await resolveSender(deps, tx, tenant.id, identities, contact?.profileName);
   const { cipher } = subject;
+  if (subject.created && tenant.settings.reengagement.enabled) {
+    const indexes = identities.map((i) => blindIndex(deps.keyring, tenant.id, i));
+    await noteReturn(tx, tenant.id, indexes, tenant.settings.reengagement.windowDays, deps.clock());
+  }
   const keepContent = tenant.settings.storeMessageContent;
   // Restricted processing (GDPR Art. 18): keep nothing new. Opt-outs and privacy requests still go through.
   if (subject.restricted) {
@@ -71,6 +77,7 @@ export async function ingestMessage(
   }
 
   if (event.flowReply) {
+    await bumpCounter(tx, tenant.id, 'flow_completions');
     // Flow responses are the product's core data: kept whatever storeMessageContent says, always encrypted.
     // flow_token_id stays null here; the flows module links responses to the tokens it issued.
     const id = crypto.randomUUID();

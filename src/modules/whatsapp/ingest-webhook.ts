@@ -41,6 +41,7 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
     const { tenant, event } = r;
     switch (event.kind) {
       case 'message': {
+        if (event.flowReply && (await deps.privacy.isErasureEcho(tx, { tenant, event }))) return 'ignored';
         const { subjectId, restricted } = await ingestMessage(deps, tx, {
           tenant,
           event,

@@ -2,6 +2,9 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_forward_lease.js';
 import * as m0003 from './0003_privacy_requests.js';
 import * as m0004 from './0004_audit_log.js';
+import * as m0005 from './0005_compliance_counters.js';
+import * as m0006 from './0006_system_results.js';
+import * as m0007 from './0007_task_queueing.js';
 
 /** Numbered, forward-only. Append new migrations; never edit one that has shipped. */
 export const migrations: { version: number; name: string; up: string }[] = [
@@ -9,4 +12,7 @@ export const migrations: { version: number; name: string; up: string }[] = [
   { version: 2, name: 'forward_lease', up: m0002.up },
   { version: 3, name: 'privacy_requests', up: m0003.up },
   { version: 4, name: 'audit_log', up: m0004.up },
+  { version: 5, name: 'compliance_counters', up: m0005.up },
+  { version: 6, name: 'system_results', up: m0006.up },
+  { version: 7, name: 'task_queueing', up: m0007.up },
 ];

@@ -1,0 +1,45 @@
+import { mustWaitFor, type SystemSpec } from '../../config/datamap.js';
+import type { Connector, ConnectorDeps } from './port.js';
+import { createConnector } from './registry.js';
+import './connectors.js';
+import { sqlColumnValuesFrom } from './sql/index.js';
+
+/**
+ * The live data map of one process: one connector per system, created on first use and kept (connection
+ * pools are per system), closed on shutdown.
+ */
+export function createDataMap(systems: SystemSpec[], extra: Omit<ConnectorDeps, 'lookup'> = {}) {
+  const connectors = new Map<string, Connector>();
+  const byId = new Map(systems.map((s) => [s.id, s]));
+  const deps: ConnectorDeps = {
+    ...extra,
+    lookup: (id) => get(id),
+    sqlColumnValues: sqlColumnValuesFrom((id) => get(id)),
+  };
+  function get(id: string): Connector | undefined {
+    let c = connectors.get(id);
+    if (!c) {
+      const spec = byId.get(id);
+      if (!spec) return undefined;
+      c = createConnector(spec, deps);
+      connectors.set(id, c);
+    }
+    return c;
+  }
+  return {
+    systems,
+    /**
+     * Object stores that find object keys in a SQL system's rows must erase before that system does, or the
+     * keys are gone: the ids of the systems that must finish first, for an erasure on `systemId`.
+     */
+    mustWaitFor: (systemId: string) => mustWaitFor(systems, systemId),
+    spec: (id: string) => byId.get(id),
+    get,
+    async close(): Promise<void> {
+      await Promise.allSettled([...connectors.values()].map((c) => c.close()));
+      connectors.clear();
+    },
+  };
+}
+
+export type DataMap = ReturnType<typeof createDataMap>;

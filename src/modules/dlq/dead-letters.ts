@@ -1,0 +1,74 @@
+import { sql, type Kysely } from 'kysely';
+import type PgBoss from 'pg-boss';
+import { executorFor } from '../../lib/db/database.js';
+import type { DB } from '../../lib/db/schema.js';
+import { AppError } from '../../lib/errors.js';
+import { deadLetterName, queueCatalog } from '../../jobs/catalog.js';
+import type { Queue } from '../../jobs/queue.js';
+
+export interface DeadLetter {
+  id: string;
+  queue: string;
+  /** Job payloads hold ids only (request, system, notification, conversation key): never personal data. */
+  data: Record<string, unknown>;
+  created_at: string;
+}
+
+const DEAD_QUEUES = queueCatalog.map((q) => deadLetterName(q.name));
+
+/** What waits in the dead-letter queues, oldest first, optionally for one tenant's requests. */
+export async function listDeadLetters(
+  db: Kysely<DB>,
+  opts: { tenantId?: string; limit?: number } = {},
+): Promise<DeadLetter[]> {
+  const rows = await sql<{ id: string; name: string; data: Record<string, unknown>; created_on: Date }>`
+    select j.id::text as id, j.name, j.data, j.created_on
+    from pgboss.job j
+    where j.name in (${sql.join(DEAD_QUEUES)}) and j.state in ('created', 'retry')
+      ${opts.tenantId ? sql`and (j.data->>'requestId' is null or exists (select 1 from privacy_requests r where r.id::text = j.data->>'requestId' and r.tenant_id = ${opts.tenantId}))` : sql``}
+    order by j.created_on
+    limit ${opts.limit ?? 500}`.execute(db);
+  return rows.rows.map((r) => ({
+    id: r.id,
+    queue: r.name,
+    data: r.data,
+    created_at: new Date(r.created_on).toISOString(),
+  }));
+}
+
+/**
+ * Replay one dead letter: in one transaction, put it back on its queue, remove it from the dead-letter
+ * queue, and (for a data-map task) set the task pending and its failed request executing again.
+ */
+export async function retryDeadLetter(
+  db: Kysely<DB>,
+  queue: Pick<Queue, 'boss' | 'send'>,
+  id: string,
+  opts: { tenantId?: string } = {},
+): Promise<{ queue: string; data: Record<string, unknown> }> {
+  const letter = (await listDeadLetters(db, { tenantId: opts.tenantId, limit: 100_000 })).find(
+    (l) => l.id === id,
+  );
+  if (!letter) throw new AppError('NOT_FOUND', { resource: 'dead_letter' }, 'no such dead letter');
+  const original = letter.queue.replace(/\.dead$/, '');
+  await db.transaction().execute(async (tx) => {
+    if (original === 'connector.run') {
+      const { requestId, systemId } = letter.data as { requestId: string; systemId: string };
+      await tx
+        .updateTable('request_tasks')
+        .set({ status: 'pending', queued_at: new Date(), updated_at: new Date() })
+        .where('request_id', '=', requestId)
+        .where('system_id', '=', systemId)
+        .execute();
+      await tx
+        .updateTable('privacy_requests')
+        .set({ status: 'executing', completed_at: null, error_code: null, updated_at: new Date() })
+        .where('id', '=', requestId)
+        .where('status', '=', 'failed')
+        .execute();
+    }
+    await queue.send(tx, original, letter.data);
+    await queue.boss.deleteJob(letter.queue, id, { db: executorFor(tx) as PgBoss.Db });
+  });
+  return { queue: original, data: letter.data };
+}

@@ -1,0 +1,5 @@
+export {
+  DATA_DELETION_PATH,
+  registerMetaCallbackRoutes,
+  type MetaCallbackDeps,
+} from './meta-callback.routes.js';
