@@ -26,19 +26,17 @@ export async function ingestMessage(
     await noteReturn(tx, tenant.id, indexes, tenant.settings.reengagement.windowDays, deps.clock());
   }
   const keepContent = tenant.settings.storeMessageContent;
-  // Restricted processing (GDPR Art. 18): keep nothing new. Opt-outs and privacy requests still go through.
-  if (subject.restricted) {
-    if (event.isStopKeyword) {
-      await applyPreference(deps, tx, {
-        tenantId: tenant.id,
-        subjectId: subject.id,
-        identities,
-        value: 'stop',
-        reason: 'stop_keyword',
-      });
-    }
-    return { subjectId: subject.id, restricted: true };
+  if (event.isStopKeyword) {
+    await applyPreference(deps, tx, {
+      tenantId: tenant.id,
+      subjectId: subject.id,
+      identities,
+      value: 'stop',
+      reason: 'stop_keyword',
+    });
   }
+  // Restricted processing (GDPR Art. 18): keep nothing new. Opt-outs and privacy requests still go through.
+  if (subject.restricted) return { subjectId: subject.id, restricted: true };
 
   const messageId = crypto.randomUUID();
   const content = event.text ?? event.caption;
@@ -94,14 +92,5 @@ export async function ingestMessage(
       .execute();
   }
 
-  if (event.isStopKeyword) {
-    await applyPreference(deps, tx, {
-      tenantId: tenant.id,
-      subjectId: subject.id,
-      identities,
-      value: 'stop',
-      reason: 'stop_keyword',
-    });
-  }
   return { subjectId: subject.id, restricted: false };
 }
