@@ -2,14 +2,21 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { createQueue, type Queue } from '../jobs/queue.js';
 import { createAlerter, type Alerter } from '../modules/alerts/alerts.js';
-import { createDataMap, type DataMap } from '../modules/connectors/data-map.js';
+import { createDataMap, httpCallbackUrl, type DataMap } from '../modules/connectors/data-map.js';
 import { parseFlowsPrivateKey } from '../lib/crypto/flow-crypto.js';
-import { createKeyring, loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
+import { loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
 import { openDatabase, type Database } from '../lib/db/database.js';
 import { migrate } from '../lib/db/migrate.js';
-import { createLogger } from '../lib/log.js';
+import { createAppLogger } from '../lib/logs/app-logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
 import { registerComplianceMetrics } from '../modules/compliance/compliance-metrics.js';
+import {
+  moveLegacyKeys,
+  openKeyring,
+  openKeyStore,
+  SHRED_QUEUE,
+  type KeyStore,
+} from '../modules/keys/index.js';
 import {
   createSubjectKeys,
   createSubjectResolver,
@@ -30,6 +37,8 @@ export interface AppContext {
   logger: Logger;
   database: Database;
   keyring: Keyring;
+  /** Subject data keys, purpose keys and the erasure journal, apart from the database (ADR 0003). */
+  keyStore: KeyStore;
   tenants: TenantRegistry;
   subjectKeys: SubjectKeys;
   subjects: SubjectResolver;
@@ -55,7 +64,11 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  // serve/worker: stdout plus the optional log file; CLI commands and tests bring their own logger.
+  const appLogger = opts.logger
+    ? { logger: opts.logger, close: () => {} }
+    : createAppLogger(config, { clock: opts.clock });
+  const logger = appLogger.logger;
   const masterKey = loadOrCreateMasterKey(config.masterKey, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -63,10 +76,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     loadDataDir: opts.loadDataDir,
     inMemory: opts.inMemory,
   });
+  let keyStore: KeyStore | undefined;
   try {
     const { applied } = await migrate(database);
     if (applied.length) logger.info({ applied }, 'migrations applied');
-    const keyring = createKeyring(masterKey);
+    keyStore = await openKeyStore(config, logger);
+    const keyring = await openKeyring(keyStore, { current: masterKey, previous: config.previousMasterKeys });
+    const moved = await moveLegacyKeys({ db: database.db, keyring, keyStore });
+    if (moved) logger.info({ keys: moved }, 'subject keys moved from the database to the key store');
     const defaultTenantReport = await ensureDefaultTenant({ db: database.db, keyring }, config.defaultTenant);
     const tenants = createTenantRegistry({
       db: database.db,
@@ -74,15 +91,23 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       parsePrivateKey: opts.parsePrivateKey ?? parseFlowsPrivateKey,
     });
     await tenants.reload();
-    const subjectKeys = createSubjectKeys({ keyring });
     const metrics = createMetrics();
     registerComplianceMetrics(metrics.registry, {
       db: database.db,
       reengagementTenants: async () =>
         (await tenants.all()).filter((t) => t.settings.reengagement.enabled).map((t) => t.id),
     });
-    const queue = createQueue(database, logger, { work: opts.work ?? false, overrides: config.queues });
-    const dataMap = createDataMap(config.systems);
+    const queue = createQueue(database, logger, {
+      work: opts.work ?? false,
+      overrides: config.queues,
+      maintenanceIntervalSeconds: config.queueMaintenanceIntervalSeconds,
+    });
+    const subjectKeys = createSubjectKeys({
+      keyring,
+      keyStore,
+      requestShred: (tx) => queue.send(tx, SHRED_QUEUE, {}),
+    });
+    const dataMap = createDataMap(config.systems, { callbackUrl: httpCallbackUrl(config.server) });
     const alerter = createAlerter({ webhookUrl: config.alerts.webhookUrl, db: database.db, logger, metrics });
     await queue.start();
     return {
@@ -90,6 +115,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       logger,
       database,
       keyring,
+      keyStore,
       tenants,
       subjectKeys,
       subjects: createSubjectResolver({ keyring, keys: subjectKeys }),
@@ -103,10 +129,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         await queue.stop();
         await dataMap.close();
         await database.close();
+        await keyStore?.close();
+        appLogger.close();
       },
     };
   } catch (err) {
     await database.close();
+    await keyStore?.close();
+    appLogger.close();
     throw err;
   }
 }

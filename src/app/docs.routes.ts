@@ -1,4 +1,5 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { adminOpenApiPaths, adminRoutes, adminSecuritySchemes } from '../modules/admin/index.js';
 import { requestPaths, requestSchemas } from '../modules/dsr/index.js';
 
 /**
@@ -8,7 +9,7 @@ import { requestPaths, requestSchemas } from '../modules/dsr/index.js';
  */
 
 type Operation = Record<string, unknown> & { summary: string; operationId: string; description?: string };
-type PathItem = Partial<Record<'get' | 'post', Operation>>;
+type PathItem = Partial<Record<'get' | 'post' | 'delete', Operation>>;
 
 const errorBody = {
   description: 'Error',
@@ -17,6 +18,7 @@ const errorBody = {
 
 const paths: Record<string, PathItem> = {
   ...requestPaths,
+  ...(adminOpenApiPaths(adminRoutes) as Record<string, PathItem>),
   '/v1/flow-tokens': {
     post: {
       operationId: 'createFlowToken',
@@ -224,6 +226,7 @@ function flowsEndpoint(operationId: string, summary: string): Operation {
 const components = {
   securitySchemes: {
     apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `flowguard apikey create`' },
+    ...adminSecuritySchemes,
   },
   parameters: {
     HubSignature: {

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../lib/http/http.js';
+import { registerAdminRoutes } from '../modules/admin/index.js';
 import { createDsrDeps, createPrivacyIntents, registerDsrRoutes } from '../modules/dsr/index.js';
 import { createForwarder } from '../modules/forwarding/index.js';
 import { registerFlowsRoutes } from '../modules/flows/index.js';
 import { registerMetaCallbackRoutes } from '../modules/meta-callback/index.js';
+import { registerHttpCallbackRoutes } from '../modules/connectors/http-callback.routes.js';
 import { registerWebhookRoutes } from '../modules/whatsapp/index.js';
 import type { AppContext } from './context.js';
 import { registerDocsRoutes } from './docs.routes.js';
@@ -21,6 +23,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   registerFlowsRoutes(app, ctx);
   registerDsrRoutes(app, ctx, createDsrDeps(ctx));
   registerMetaCallbackRoutes(app, { ...ctx, dsr: createDsrDeps(ctx) });
+  registerHttpCallbackRoutes(app, { ...ctx, dsr: createDsrDeps(ctx) });
+  registerAdminRoutes(app, ctx);
   registerDocsRoutes(app);
   await app.ready();
   return app;

@@ -2,7 +2,10 @@ import { startNotifyWorker } from '../modules/dsr/index.js';
 import { startScheduledChecks } from '../modules/alerts/scheduled-checks.js';
 import { startConnectorWorker } from '../modules/connectors/connector.worker.js';
 import { startForwardWorker } from '../modules/forwarding/index.js';
+import { startRetentionWorker } from '../modules/retention/index.js';
 import type { AppContext } from './context.js';
+import { startShredWorker } from '../modules/keys/index.js';
+import { startMediaWorkers } from '../modules/media/index.js';
 
 /** Queue workers run by `serve` and `worker`. Each module that owns a queue adds its starter here. */
 export type WorkerStarter = (ctx: AppContext) => Promise<void>;
@@ -21,3 +24,6 @@ addWorker(startForwardWorker);
 addWorker(startNotifyWorker);
 addWorker(startConnectorWorker);
 addWorker(startScheduledChecks);
+addWorker(startRetentionWorker);
+addWorker(startShredWorker);
+addWorker(startMediaWorkers);

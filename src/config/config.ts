@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { dataMapPath, dataMapSchema, type SystemSpec } from './datamap.js';
+import { logFileSchema, retentionSchema, type LogFileConfig, type RetentionConfig } from './retention.js';
 
 /**
  * The one place flowguard reads its environment. Everything else receives a typed `Config`.
@@ -38,6 +39,11 @@ export const DEFAULT_DELETION_NOTICE = 'Deleting your data ends any active subsc
 export const tenantSettingsSchema = z.object({
   /** Keep message text/captions (encrypted). Off by default: flowguard keeps metadata only. */
   storeMessageContent: z.boolean().default(false),
+  /**
+   * Download each inbound media file from the Graph API and keep it, encrypted under the sender's data key, in
+   * the media store (FLOWGUARD_DATA_DIR/media). Off by default: flowguard keeps an encrypted reference only.
+   */
+  storeMedia: z.boolean().default(false),
   /** Regimes whose deadlines apply to this tenant's requests; the strictest wins. */
   regimes: z
     .array(z.enum(['gdpr', 'ccpa']))
@@ -91,17 +97,29 @@ const fileSchema = z
       .default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     systems: z.array(z.unknown()).default([]),
-    /** Retry policy per queue (e.g. connector.run), overriding the defaults in src/jobs/catalog.ts. */
+    /**
+     * Retry policy and expiry per queue (e.g. connector.run), overriding the defaults in src/jobs/catalog.ts,
+     * and `maintenanceIntervalSeconds`: how often a worker process looks for jobs whose worker died (an active
+     * job past its expiry is failed and retried by a live worker).
+     */
     queues: z
-      .record(
-        z.string().regex(/^[a-z][a-z.]{1,40}$/),
+      .object({ maintenanceIntervalSeconds: z.number().int().min(1).max(3600).optional() })
+      .catchall(
         z
           .object({
             retryLimit: z.number().int().min(0).max(50).optional(),
             retryDelaySeconds: z.number().int().min(1).max(86_400).optional(),
+            // pg-boss refuses 24 h or more; a worker also gives up on a job it has run this long.
+            expireInSeconds: z.number().int().min(1).max(43_200).optional(),
           })
           .strict(),
       )
+      .superRefine((queues, ctx) => {
+        for (const name of Object.keys(queues)) {
+          if (name !== 'maintenanceIntervalSeconds' && !/^[a-z][a-z.]{1,40}$/.test(name))
+            ctx.addIssue({ code: 'custom', path: [name], message: 'is not a queue name' });
+        }
+      })
       .default({}),
     alerts: z
       .object({
@@ -114,6 +132,10 @@ const fileSchema = z
       })
       .strict()
       .default({ deadlineWarningDays: 3, selfCheckCron: '17 3 * * *' }),
+    /** Retention periods per category and the sweeper's pace (src/config/retention.ts, README "Retention"). */
+    retention: retentionSchema.default(retentionSchema.parse({})),
+    /** flowguard's own JSON log file, rotated and expired (FLOWGUARD_LOG_FILE sets the path). */
+    logFile: logFileSchema.partial().strict().optional(),
   })
   .strict();
 
@@ -121,8 +143,20 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' }).optional(),
   FLOWGUARD_DATA_DIR: z.string().min(1).default('./.flowguard'),
   FLOWGUARD_MASTER_KEY: base64Key32.optional(),
+  /** Older master key(s), comma-separated, accepted for reading until `keys rotate` has re-wrapped everything. */
+  FLOWGUARD_MASTER_KEY_PREVIOUS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => base64Key32.safeParse(k.trim()).success), {
+      message: 'must be one or more 32-byte base64 keys, comma-separated',
+    })
+    .optional(),
+  /** A separate PostgreSQL database for the key store (subject keys and the erasure journal). */
+  FLOWGUARD_KEYSTORE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// URL' })
+    .optional(),
   FLOWGUARD_CONFIG: z.string().min(1).optional(),
   FLOWGUARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  FLOWGUARD_LOG_FILE: z.string().min(1).optional(),
   FLOWGUARD_PUBLIC_URL: httpUrl.optional(),
   PORT: port.optional(),
   HOST: z.string().min(1).optional(),
@@ -146,12 +180,22 @@ const envSchema = z.object({
   TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
 });
 
+export interface QueueOverride {
+  retryLimit?: number | undefined;
+  retryDelaySeconds?: number | undefined;
+  expireInSeconds?: number | undefined;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   masterKey: Buffer | undefined;
+  /** FLOWGUARD_MASTER_KEY_PREVIOUS: older master keys, for reading during a rotation. */
+  previousMasterKeys: Buffer[];
+  /** FLOWGUARD_KEYSTORE_URL: the key store's own database (unset: the data dir, or the main database). */
+  keyStoreUrl: string | undefined;
   logLevel: LogLevel;
   server: {
     port: number;
@@ -175,7 +219,12 @@ export interface Config {
   /** The data map: every other system that holds people's data. */
   systems: SystemSpec[];
   alerts: { webhookUrl: string | undefined; deadlineWarningDays: number; selfCheckCron: string };
-  queues: Record<string, { retryLimit?: number | undefined; retryDelaySeconds?: number | undefined }>;
+  queues: Record<string, QueueOverride>;
+  /** How often pg-boss maintenance runs (expiry of jobs whose worker died); pg-boss' default when unset. */
+  queueMaintenanceIntervalSeconds: number | undefined;
+  retention: RetentionConfig;
+  /** flowguard's own log file (absolute path), when enabled. */
+  logFile: LogFileConfig | undefined;
   configFile: string | undefined;
 }
 
@@ -239,6 +288,27 @@ function readPrivateKey(env: z.infer<typeof envSchema>, cwd: string): string | u
   return undefined;
 }
 
+function readLogFile(
+  envPath: string | undefined,
+  yaml: Partial<LogFileConfig> | undefined,
+  cwd: string,
+): LogFileConfig | undefined {
+  const file = envPath ?? yaml?.path;
+  if (!file) return undefined;
+  const parsed = logFileSchema.safeParse({ ...yaml, path: path.resolve(cwd, file) });
+  if (!parsed.success) throw firstIssue(parsed.error, ['FLOWGUARD_CONFIG', 'logFile']);
+  return parsed.data;
+}
+
+/** Same server and database name (credentials and options aside). */
+function sameDatabase(a: string, b: string): boolean {
+  const key = (u: string) => {
+    const url = new URL(u);
+    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  };
+  return key(a) === key(b);
+}
+
 export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Config {
   // Treat empty strings as unset, as shells and .env files commonly produce them.
   const cleaned: Env = Object.fromEntries(
@@ -255,6 +325,19 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
 
   if (env.DATABASE_URL && !env.FLOWGUARD_MASTER_KEY) {
     throw new ConfigError('FLOWGUARD_MASTER_KEY', 'is required when DATABASE_URL is set');
+  }
+  if (env.FLOWGUARD_MASTER_KEY_PREVIOUS && !env.FLOWGUARD_MASTER_KEY) {
+    throw new ConfigError(
+      'FLOWGUARD_MASTER_KEY_PREVIOUS',
+      'needs FLOWGUARD_MASTER_KEY (the new key) set too',
+    );
+  }
+  if (
+    env.FLOWGUARD_KEYSTORE_URL &&
+    env.DATABASE_URL &&
+    sameDatabase(env.FLOWGUARD_KEYSTORE_URL, env.DATABASE_URL)
+  ) {
+    throw new ConfigError('FLOWGUARD_KEYSTORE_URL', 'must name a different database than DATABASE_URL');
   }
   const tlsCert = env.TLS_CERT_FILE ?? yaml.server.tls?.certFile;
   const tlsKey = env.TLS_KEY_FILE ?? yaml.server.tls?.keyFile;
@@ -277,10 +360,17 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
       issue?.message ?? 'invalid',
     );
   }
+  const { maintenanceIntervalSeconds, ...queueOverrides } = yaml.queues;
   return {
     databaseUrl: env.DATABASE_URL,
     dataDir: path.resolve(cwd, env.FLOWGUARD_DATA_DIR),
     masterKey: env.FLOWGUARD_MASTER_KEY ? Buffer.from(env.FLOWGUARD_MASTER_KEY, 'base64') : undefined,
+    previousMasterKeys: (env.FLOWGUARD_MASTER_KEY_PREVIOUS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean)
+      .map((k) => Buffer.from(k, 'base64')),
+    keyStoreUrl: env.FLOWGUARD_KEYSTORE_URL,
     logLevel: env.FLOWGUARD_LOG_LEVEL ?? yaml.logLevel ?? 'info',
     server: {
       port: env.PORT ?? yaml.server.port ?? 8080,
@@ -301,12 +391,15 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
       settings,
     },
     systems: systems.data,
-    queues: yaml.queues,
+    queues: queueOverrides,
+    queueMaintenanceIntervalSeconds: maintenanceIntervalSeconds,
     alerts: {
       webhookUrl: yaml.alerts.webhookUrl,
       deadlineWarningDays: yaml.alerts.deadlineWarningDays,
       selfCheckCron: yaml.alerts.selfCheckCron,
     },
+    retention: yaml.retention,
+    logFile: readLogFile(env.FLOWGUARD_LOG_FILE, yaml.logFile, cwd),
     configFile: file,
   };
 }

@@ -47,6 +47,15 @@ export const collectionSchema = z
     category: category.default('other'),
     /** Kept under a legal obligation (GDPR Art. 17(3)(b), e.g. billing): recorded in the proof, never erased. */
     retain: retain.optional(),
+    /**
+     * Storage limitation: rows whose `column` (a timestamp) is older than `days` are deleted (or masked, with
+     * `erase: {mask}`) by the retention sweeper, request or no request; for retained collections, this is the
+     * end of the legal period.
+     */
+    retention: z
+      .object({ column: sqlName, days: z.number().int().min(1).max(36_500) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type CollectionSpec = z.infer<typeof collectionSchema>;

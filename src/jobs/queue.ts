@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { executorFor, type Database } from '../lib/db/database.js';
 import type { DB } from '../lib/db/schema.js';
+import type { QueueOverride } from '../config/config.js';
 import { deadLetterName, queueCatalog } from './catalog.js';
 
 /**
@@ -11,8 +12,14 @@ import { deadLetterName, queueCatalog } from './catalog.js';
  */
 
 export interface QueueOptions {
-  /** Operator overrides of the catalog's retry policy, by queue name. */
-  overrides?: Record<string, { retryLimit?: number | undefined; retryDelaySeconds?: number | undefined }>;
+  /** Operator overrides of the catalog's retry policy and expiry, by queue name. */
+  overrides?: Record<string, QueueOverride>;
+  /**
+   * How often maintenance runs (one process at a time, whichever gets there first): it fails each active job
+   * past its expiry, so the job of a worker that died mid-task is retried by a live one. pg-boss' default
+   * (120 s) when unset; a killed worker's job is re-run within about its queue's expiry plus this interval.
+   */
+  maintenanceIntervalSeconds?: number | undefined;
   /** Run workers and maintenance in this process (serve/worker). CLI commands only send. */
   work: boolean;
 }
@@ -27,6 +34,9 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
     archiveCompletedAfterSeconds: 3600,
     deleteAfterDays: 7,
     monitorStateIntervalSeconds: 60,
+    ...(opts.maintenanceIntervalSeconds
+      ? { maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds }
+      : {}),
   });
   boss.on('error', (err: Error) => logger.error({ err }, 'queue error'));
   let started = false;
@@ -42,7 +52,7 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
           retryLimit: opts.overrides?.[spec.name]?.retryLimit ?? spec.retryLimit,
           retryDelay: opts.overrides?.[spec.name]?.retryDelaySeconds ?? spec.retryDelay,
           retryBackoff: spec.retryBackoff,
-          expireInSeconds: spec.expireInSeconds,
+          expireInSeconds: opts.overrides?.[spec.name]?.expireInSeconds ?? spec.expireInSeconds,
           policy: spec.policy ?? 'standard',
         };
         if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { name: dead, policy: 'standard' });

@@ -8,6 +8,8 @@ export const errorStatus = {
   INVALID_JSON: 400,
   UNAUTHENTICATED: 401,
   BAD_SIGNATURE: 401,
+  /** An admin route that needs the second factor shown recently (step-up): POST /admin/api/session/mfa first. */
+  MFA_REQUIRED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   TENANT_NOT_FOUND: 404,

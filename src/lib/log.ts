@@ -27,17 +27,30 @@ const REDACT_PATHS = [
   'req.headers["x-hub-signature-256"]',
 ];
 
-const PHONE_LIKE = /\+?\d[\d\s().-]{6,}\d/g;
+/** `+CC`, `00CC`, `(555)`, `(+1)` and digits separated by spaces, dashes, dots or parentheses. */
+const PHONE_LIKE = /(?:\+|\(\+?)?\d[\d\s().-]{6,}\d/g;
 const BSUID_LIKE = /\b[A-Z]{2}\.[A-Za-z0-9]{6,128}\b/g;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2})?)?)?$/;
 const WAMID_LIKE = /\bwamid\.[A-Za-z0-9_=+/-]+/g;
+/** UUIDs (request, subject, key ids) are not personal data: kept whole, never read as a phone number. */
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
-/** Replace anything that looks like a phone number, BSUID or message id in free text. */
-export function scrub(text: string): string {
+function scrubPart(text: string): string {
   return text
     .replace(WAMID_LIKE, 'wamid.[redacted]')
     .replace(BSUID_LIKE, '[bsuid]')
     .replace(PHONE_LIKE, (m) => (m.replace(/\D/g, '').length >= 7 && !ISO_DATE.test(m) ? '[phone]' : m));
+}
+
+/** Replace anything that looks like a phone number, BSUID or message id in free text. */
+export function scrub(text: string): string {
+  let out = '';
+  let at = 0;
+  for (const m of text.matchAll(UUID)) {
+    out += scrubPart(text.slice(at, m.index)) + m[0];
+    at = m.index + m[0].length;
+  }
+  return out + scrubPart(text.slice(at));
 }
 
 function scrubDeep(value: unknown, depth = 0): unknown {

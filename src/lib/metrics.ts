@@ -68,7 +68,7 @@ export function createMetrics() {
   });
   const connectorTasks = new client.Counter({
     name: 'flowguard_connector_tasks_total',
-    help: 'Data-map system tasks by system type and outcome (done, retry, dead)',
+    help: 'Data-map system tasks by system type and outcome (done, retry, pending, dead)',
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });

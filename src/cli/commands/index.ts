@@ -1,4 +1,5 @@
 import type { CliDefinition } from '../main.js';
+import { defineAdmin } from './admin.js';
 import { defineApiKey } from './apikey.js';
 import { defineAudit } from './audit.js';
 import { defineDatamap } from './datamap.js';
@@ -8,6 +9,8 @@ import { defineFlowToken } from './flow-token.js';
 import { defineKeys } from './keys.js';
 import { defineMigrate } from './migrate.js';
 import { defineRequests } from './requests.js';
+import { defineRestoreReplay } from './restore-replay.js';
+import { defineRetention } from './retention.js';
 import { defineServe } from './serve.cli.js';
 import { defineSimulate } from './simulate.js';
 import { defineTenant } from './tenant.js';
@@ -19,6 +22,7 @@ export const cliDefinitions: CliDefinition[] = [
   defineKeys,
   defineTenant,
   defineApiKey,
+  defineAdmin,
   defineFlowToken,
   defineAudit,
   defineDsr,
@@ -26,4 +30,6 @@ export const cliDefinitions: CliDefinition[] = [
   defineSimulate,
   defineDlq,
   defineDatamap,
+  defineRetention,
+  defineRestoreReplay,
 ];

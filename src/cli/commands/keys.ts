@@ -1,14 +1,65 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pendingShreds, rotateKeys } from '../../modules/keys/index.js';
+import { ok } from '../command.js';
 import type { CliDefinition } from '../main.js';
+import { registerStoreCommand } from '../registry.js';
+import { controlsFor, withRunControls } from './run-controls.js';
+
+/** Exit code of a rotation stopped by Ctrl-C (128 + SIGINT): progress is saved, run it again to resume. */
+const EXIT_INTERRUPTED = 130;
+
+registerStoreCommand('keys.rotate', async (ctx, args) => {
+  const controls = controlsFor(args);
+  const report = await rotateKeys(
+    { keyStore: ctx.keyStore, keyring: ctx.keyring, clock: ctx.clock },
+    {
+      batchSize: typeof args.batchSize === 'number' ? args.batchSize : undefined,
+      signal: controls.signal,
+      onProgress: (p) => {
+        const line = `keys rotate: ${p.rewrapped}/${p.total} re-wrapped (batch ${p.batches})`;
+        if (controls.progress) controls.progress(line);
+        else ctx.logger.info({ rewrapped: p.rewrapped, total: p.total, batches: p.batches }, 'key rotation');
+      },
+    },
+  );
+  const notes =
+    report.status === 'completed'
+      ? [
+          `keys rotate: ${report.rewrapped} keys re-wrapped under ${report.masterVersion} in ${(report.durationMs / 1000).toFixed(1)} s (${report.keysPerSecond}/s)${report.resumed ? ', resumed' : ''}`,
+          'every key is under the current master key: the old one is no longer needed (remove FLOWGUARD_MASTER_KEY_PREVIOUS, destroy its copies)',
+        ]
+      : [
+          `keys rotate: interrupted after ${report.rewrappedTotal} keys; ${report.remaining} left. Run it again to resume.`,
+        ];
+  return { exitCode: report.status === 'completed' ? 0 : EXIT_INTERRUPTED, output: report, notes };
+});
+
+registerStoreCommand('keys.status', async (ctx) => {
+  const store = ctx.keyStore;
+  const rotation = await store.getRotation();
+  return ok({
+    key_store: { kind: store.kind, location: store.location, separate_from_database: store.separate },
+    master_version: ctx.keyring.masterVersion,
+    keys: await store.count(),
+    keys_under_older_master: await store.countNotAt(ctx.keyring.masterVersion),
+    erasure_journal: await store.journalSize(),
+    shreds_pending: await pendingShreds(ctx.database.db),
+    blind_index_version: ctx.keyring.hmacVersion('blind-index'),
+    audit_key_version: ctx.keyring.hmacVersion('audit-subject'),
+    rotation: rotation ?? null,
+  });
+});
 
 /**
  * `keys generate`: an RSA-2048 pair for the Flows endpoint, written as private.pem (PKCS#8, 0600, encrypted
  * with FLOWS_PRIVATE_KEY_PASSPHRASE when that is set) and public.pem, plus the Graph API call that uploads it.
  */
 export const defineKeys: CliDefinition = (program, h) => {
-  const keys = program.command('keys').description('key material for the Flows endpoint');
+  const keys = program
+    .command('keys')
+    .description('key material: the Flows endpoint key pair, master key rotation');
   keys
     .command('generate')
     .description('write an RSA-2048 key pair and print the public key with its upload command')
@@ -53,4 +104,28 @@ export const defineKeys: CliDefinition = (program, h) => {
         ].join('\n'),
       );
     });
+  keys
+    .command('rotate')
+    .description(
+      're-wrap every data key under the current FLOWGUARD_MASTER_KEY (old one in FLOWGUARD_MASTER_KEY_PREVIOUS), online; resumes after an interruption',
+    )
+    .option(
+      '--batch-size <n>',
+      'keys per batch (progress is saved after each)',
+      (v) => Number.parseInt(v, 10),
+      1000,
+    )
+    .action(async (o: { batchSize: number }) => {
+      const code = await withRunControls(
+        (line) => h.io.err(line),
+        (token) => h.runStore('keys.rotate', { batchSize: o.batchSize, controls: token }),
+      );
+      h.setExitCode(code);
+    });
+  keys
+    .command('status')
+    .description(
+      'where the keys are, how many, their master key version, pending shreds and rotation progress',
+    )
+    .action(async () => h.setExitCode(await h.runStore('keys.status', {})));
 };

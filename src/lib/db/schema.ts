@@ -16,6 +16,8 @@ export interface TenantsTable {
   is_default: boolean;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set when `tenant delete` started; the row goes when every request it made has settled. */
+  offboarding_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SubjectsTable {
@@ -30,6 +32,7 @@ export interface SubjectsTable {
   created_at: Timestamp;
 }
 
+/** Legacy: keys now live in the key store (modules/keys); rows here are moved there at start-up. */
 export interface SubjectKeysTable {
   subject_id: string;
   tenant_id: string;
@@ -49,6 +52,8 @@ export interface IdentitiesTable {
   created_at: Timestamp;
   /** Set when a user_id_update replaced this BSUID; it still resolves to the subject. */
   superseded_at: Date | null;
+  /** The blind-index key version `blind_index` was computed under (`b1`, ...). */
+  blind_index_version: Generated<string>;
 }
 
 export interface MessagesTable {
@@ -86,8 +91,12 @@ export interface MediaTable {
   sha256: string | null;
   /** Encrypted: media.caption.<id> */
   caption: string | null;
+  /** The stored file's object name (`<tenant>/<random id>`) when the tenant stores media (0011). */
   storage_key: string | null;
   received_at: Timestamp;
+  /** Set when the encrypted file is complete in the media store; its plaintext size in bytes. */
+  stored_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  stored_size: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface MessageStatusesTable {
@@ -271,10 +280,96 @@ export interface AlertsSentTable {
   sent_at: Timestamp;
 }
 
+export interface AdminUsersTable {
+  id: string;
+  /** null: a global admin (every tenant). */
+  tenant_id: string | null;
+  /** Keyed HMAC of the normalised e-mail (lookup). */
+  email_index: string;
+  /** Sealed: admin_users.email.<id> */
+  email: string;
+  role: 'owner' | 'privacy_officer' | 'operator' | 'auditor';
+  /** argon2id PHC string. */
+  password_hash: string;
+  /** Sealed base32 TOTP secret: admin_users.totp_secret.<id> */
+  totp_secret: string;
+  /** The last accepted TOTP time step (bigint, read as a string): a code is accepted once. */
+  totp_last_step: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login_at: Date | null;
+  disabled_at: Date | null;
+}
+
+export interface AdminRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+}
+
+export interface AdminSessionsTable {
+  /** SHA-256 of the random session id in the cookie. */
+  id_hash: string;
+  user_id: string;
+  csrf_hash: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  mfa_at: Timestamp;
+  ended_at: Date | null;
+}
+
+export interface AdminLoginThrottleTable {
+  scope: 'account' | 'source';
+  key: string;
+  failures: number;
+  window_started_at: Timestamp;
+  locked_until: Date | null;
+}
+
+/** The retention sweeper's lease (one row): one sweep at a time, and what the last one did. */
+export interface RetentionLeaseTable {
+  id: ColumnType<boolean, boolean | undefined, never>;
+  owner: string;
+  lease_until: Timestamp;
+  started_at: Timestamp;
+  finished_at: Date | null;
+  summary: Json<Record<string, unknown>>;
+}
+
+/** Checkpoints of audit-log prefixes deleted after their legal period (append-only). */
+export interface AuditArchiveTable {
+  through_seq: ColumnType<string, string | number, never>;
+  through_hash: ColumnType<string, string, never>;
+  through_occurred_at: ColumnType<Date, Date | string, never>;
+  rows: ColumnType<string, string | number, never>;
+  archived_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
   applied_at: Timestamp;
+}
+
+/**
+ * Deleted subjects, recorded by a trigger in the deleting transaction; the shred job deletes their keys from the
+ * key store and swaps `subject_id` for `ref` (keyed HMAC of the subject id).
+ */
+export interface ErasureJournalTable {
+  id: Generated<string>;
+  tenant_id: string;
+  subject_id: string | null;
+  ref: string | null;
+  erased_at: Timestamp;
+  shredded_at: Date | null;
+}
+
+/** Stored media objects whose row went (any path; a trigger), waiting for the media workers to delete them. */
+export interface MediaDeletionsTable {
+  storage_key: string;
+  tenant_id: string;
+  recorded_at: Generated<Date>;
 }
 
 export interface DB {
@@ -301,4 +396,12 @@ export interface DB {
   privacy_requests: PrivacyRequestsTable;
   request_tasks: RequestTasksTable;
   outbound_notifications: OutboundNotificationsTable;
+  retention_lease: RetentionLeaseTable;
+  audit_archive: AuditArchiveTable;
+  admin_users: AdminUsersTable;
+  admin_recovery_codes: AdminRecoveryCodesTable;
+  admin_sessions: AdminSessionsTable;
+  admin_login_throttle: AdminLoginThrottleTable;
+  erasure_journal: ErasureJournalTable;
+  media_deletions: MediaDeletionsTable;
 }

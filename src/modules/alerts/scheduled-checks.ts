@@ -25,7 +25,8 @@ export async function checkDeadlines(
     const sent = await ctx.alerter.send({
       kind: passed ? 'deadline_passed' : 'deadline_near',
       text: `${r.type} request ${r.reference} ${passed ? 'is past' : 'is near'} its due date ${new Date(r.due_at).toISOString()}`,
-      onceKey: r.id,
+      // Per due date: an extended request is warned about again as its new deadline nears.
+      onceKey: `${r.id}:${new Date(r.due_at).toISOString()}`,
     });
     if (sent) raised++;
   }

@@ -115,3 +115,17 @@ export async function firstSeqAfter(db: Kysely<DB>, seq: number): Promise<number
     .executeTakeFirst();
   return row ? Number(row.seq) : undefined;
 }
+
+/**
+ * The latest archive checkpoint: the seq and hash of the last row of the prefix deleted after its legal period
+ * (retention). The remaining chain links to it as it linked to that row.
+ */
+export async function readArchiveAnchor(db: Kysely<DB>): Promise<ChainHead | undefined> {
+  const row = await db
+    .selectFrom('audit_archive')
+    .select([sql<string>`through_seq::text`.as('seq'), 'through_hash'])
+    .orderBy('audit_archive.through_seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { seq: Number(row.seq), hash: row.through_hash } : undefined;
+}

@@ -42,6 +42,8 @@ const VERIFICATION_METHODS = [
   'whatsapp_confirmation',
   'meta_signed_request',
   'not_required',
+  /** A privacy officer verified the person by other means and approved the request (with a recorded reason). */
+  'staff_approval',
 ] as const;
 const REFUSAL_REASONS = [
   'sender_mismatch',
@@ -80,6 +82,7 @@ const OWN_STORE_ITEMS = [
   'messages',
   'flow_responses',
   'media',
+  'media_files',
   'delivery_statuses',
   'flow_tokens',
   'pending_forwards',
@@ -109,9 +112,62 @@ const ADMIN_RESOURCES = [
   'dead_letter',
   'api_key',
   'tenant',
+  'proof_report',
+  'admin_user',
+  'retention',
 ] as const;
-const ADMIN_ACTIONS = ['view', 'download', 'retry', 'list'] as const;
+const ADMIN_ACTIONS = ['view', 'download', 'retry', 'list', 'run'] as const;
 const API_KEY_ROLES = ['service', 'admin'] as const;
+const ADMIN_ROLES = ['owner', 'privacy_officer', 'operator', 'auditor'] as const;
+/** How staff verified a person before approving a request they had not confirmed in WhatsApp. */
+const APPROVAL_REASONS = [
+  'verified_in_person',
+  'verified_by_document',
+  'verified_by_callback',
+  'authorized_agent',
+] as const;
+const LOGIN_OUTCOMES = ['succeeded', 'failed'] as const;
+/** Attempts refused while locked are not recorded one by one (a flood would only lengthen the chain). */
+const LOGIN_FAILURES = ['invalid_credentials', 'disabled'] as const;
+const MFA_METHODS = ['totp', 'recovery_code'] as const;
+
+/** What a retention sweep removes from flowguard's own store (README "Retention"; names, never values). */
+const RETENTION_ITEMS = [
+  'flow_responses',
+  'messages',
+  'message_content',
+  'media',
+  'delivery_statuses',
+  'inactive_contacts',
+  'processed_events',
+  'flow_tokens',
+  'pending_forwards',
+  'request_records',
+  'request_exports',
+  'audit_log',
+  'outbound_notifications',
+  'alerts_sent',
+  'erased_identities',
+] as const;
+
+/** What a tenant's offboarding removed from flowguard's own store (names of tables, never values). */
+const OFFBOARD_ITEMS = [
+  'subjects',
+  'identities',
+  'messages',
+  'flow_responses',
+  'media',
+  'delivery_statuses',
+  'flow_tokens',
+  'pending_forwards',
+  'suppressions',
+  'processed_events',
+  'outbound_notifications',
+  'erased_identities',
+  'request_exports',
+  'api_keys',
+  'data_keys',
+] as const;
 
 const data = <S extends z.core.$ZodLooseShape>(shape: S) => z.strictObject(shape);
 
@@ -176,6 +232,41 @@ export const auditCatalog = {
   }),
   'rectification.applied': data({ fields: z.array(oneOf(RECTIFIABLE_FIELDS)).min(1), systems: count() }),
   'admin.access': data({ resource: oneOf(ADMIN_RESOURCES), action: oneOf(ADMIN_ACTIONS) }),
+  /** A staff member verified the person another way and let an unconfirmed request go ahead. */
+  'request.approved': data({ reason: oneOf(APPROVAL_REASONS) }),
+  /** An admin sign-in (or a second-factor step-up): failed attempts carry whether they locked something. */
+  'admin.login': data({
+    outcome: oneOf(LOGIN_OUTCOMES),
+    reason: oneOf(LOGIN_FAILURES).optional(),
+    method: oneOf(MFA_METHODS).optional(),
+    step_up: flag().optional(),
+    locked: flag().optional(),
+    recovery_codes_left: count().optional(),
+  }),
+  'admin.logout': data({}),
+  'admin_user.created': data({ admin_id: id(), role: oneOf(ADMIN_ROLES), global: flag() }),
+  'admin_user.disabled': data({ admin_id: id(), sessions_ended: count() }),
+  'api_key.revoked': data({ api_key_id: id() }),
+  /** A retention sweep (storage limitation, GDPR Art. 5(1)(e)): rows removed per category, not who they were. */
+  'retention.swept': data({
+    counts: z.partialRecord(oneOf(RETENTION_ITEMS), count()),
+    system_rows: count().optional(),
+    complete: flag(),
+    duration_ms: durationMs(),
+  }),
+  /** A prefix of this chain past its legal period was deleted; the checkpoint keeps its last seq and hash. */
+  'audit.archived': data({ through_seq: count(), rows: count() }),
+  /** After a database restore, people the key store's erasure journal lists were erased again. */
+  'erasure.replayed': data({ subjects: count(), requests_closed: count(), notifications_dropped: count() }),
+  /** `tenant delete` began: routing cut, an erasure request per subject follows. */
+  'tenant.offboarding_started': data({ counts: z.partialRecord(oneOf(OFFBOARD_ITEMS), count()) }),
+  /** The tenant's row went; only legally retained records and this PII-free trail remain. */
+  'tenant.deleted': data({
+    counts: z.partialRecord(oneOf(OFFBOARD_ITEMS), count()),
+    requests: count(),
+    systems: count(),
+    duration_ms: durationMs(),
+  }),
 } as const;
 
 export type AuditCatalog = typeof auditCatalog;

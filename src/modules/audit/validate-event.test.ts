@@ -32,6 +32,27 @@ const examples: { [T in AuditEventType]: AuditEventData<T> } = {
   'export.generated': { format: 'zip', systems: 4, bytes: 10_240 },
   'rectification.applied': { fields: ['profile_name'], systems: 2 },
   'admin.access': { resource: 'request', action: 'view' },
+  'request.approved': { reason: 'verified_by_document' },
+  'admin.login': { outcome: 'succeeded', method: 'totp', recovery_codes_left: 10 },
+  'admin.logout': {},
+  'admin_user.created': { admin_id: uuid(), role: 'privacy_officer', global: false },
+  'admin_user.disabled': { admin_id: uuid(), sessions_ended: 2 },
+  'api_key.revoked': { api_key_id: uuid() },
+  'retention.swept': {
+    counts: { flow_responses: 1_000, inactive_contacts: 2 },
+    system_rows: 40,
+    complete: true,
+    duration_ms: 830,
+  },
+  'audit.archived': { through_seq: 1_200, rows: 1_000 },
+  'erasure.replayed': { subjects: 3, requests_closed: 1, notifications_dropped: 0 },
+  'tenant.offboarding_started': { counts: { subjects: 120, messages: 900 } },
+  'tenant.deleted': {
+    counts: { subjects: 120, messages: 900, data_keys: 120 },
+    requests: 120,
+    systems: 3,
+    duration_ms: 4_100,
+  },
 };
 
 function event(type: string, data: unknown, extra: Partial<Record<string, unknown>> = {}): AuditEvent {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
-import { firstSeqAfter, readBatch, readHead, readRowBefore } from './audit.repo.js';
+import { firstSeqAfter, readArchiveAnchor, readBatch, readHead, readRowBefore } from './audit.repo.js';
 import { GENESIS_HASH, chainHash } from './chain-hash.js';
 
 export type AuditChainFault = 'hash_mismatch' | 'broken_link' | 'gap';
@@ -23,6 +23,8 @@ export interface VerifyOptions {
  * checkpoint lost its tail (`gap` at the checkpoint's seq), rows after it were written without it
  * (`broken_link` at the first), and a tail row whose hash differs from the checkpoint was rewritten
  * (`hash_mismatch`). Runs without a transaction: appends committed meanwhile are read and checked too.
+ * A chain whose oldest rows were archived by retention starts from the latest archive checkpoint (the seq and
+ * hash of the last deleted row); a prefix archived while the walk is under way is followed the same way.
  */
 export async function verifyAuditChain(db: Kysely<DB>, opts: VerifyOptions = {}): Promise<AuditChainReport> {
   const batchSize = opts.batchSize ?? 1000;
@@ -30,7 +32,11 @@ export async function verifyAuditChain(db: Kysely<DB>, opts: VerifyOptions = {})
     throw new RangeError('batchSize must be a positive integer');
   let cursor = 0;
   let expectedPrev = GENESIS_HASH;
-  if (opts.fromSeq !== undefined && opts.fromSeq > 1) {
+  const archived = await readArchiveAnchor(db);
+  if (archived && (opts.fromSeq === undefined || opts.fromSeq <= archived.seq + 1)) {
+    cursor = archived.seq;
+    expectedPrev = archived.hash;
+  } else if (opts.fromSeq !== undefined && opts.fromSeq > 1) {
     const anchor = await readRowBefore(db, opts.fromSeq);
     if (anchor) {
       cursor = anchor.seq;
@@ -43,6 +49,14 @@ export async function verifyAuditChain(db: Kysely<DB>, opts: VerifyOptions = {})
     for (;;) {
       const batch = await readBatch(db, cursor, batchSize);
       for (const row of batch) {
+        if (row.prev_hash !== expectedPrev) {
+          // Rows ahead of the walk archived meanwhile: the newer checkpoint is the link.
+          const anchor = await readArchiveAnchor(db);
+          if (anchor && anchor.seq > cursor && anchor.seq < row.seq && anchor.hash === row.prev_hash) {
+            expectedPrev = anchor.hash;
+            cursor = anchor.seq;
+          }
+        }
         if (row.prev_hash !== expectedPrev) {
           return { ok: false, firstBadSeq: row.seq, reason: row.seq > cursor + 1 ? 'gap' : 'broken_link' };
         }

@@ -1,6 +1,5 @@
 import type { Job } from 'pg-boss';
 import type { AppContext } from '../../app/context.js';
-import { deadLetterName } from '../../jobs/catalog.js';
 import { createDsrDeps } from '../dsr/index.js';
 import { runConnectorTask, type ConnectorTaskJob } from './run-connector-task.js';
 
@@ -10,18 +9,22 @@ const LOOPS = 4;
 export async function startConnectorWorker(ctx: AppContext): Promise<void> {
   const deps = { ...ctx, dsr: createDsrDeps(ctx) };
   for (let i = 0; i < LOOPS; i++) {
-    await ctx.queue.boss.work<ConnectorTaskJob>(
+    let workerId = '';
+    workerId = await ctx.queue.boss.work<ConnectorTaskJob>(
       'connector.run',
       { pollingIntervalSeconds: 1, batchSize: 1, includeMetadata: true },
       async (jobs: Job<ConnectorTaskJob>[]) => {
+        // After a job, look for the next one at once instead of waiting out the polling interval: a burst of
+        // tasks then runs back to back, and an idle loop still polls only once a second.
+        setImmediate(() => workerId && ctx.queue.boss.notifyWorker(workerId));
         for (const job of jobs) {
           const meta = job as unknown as { retryCount?: number; retryLimit?: number };
-          const result = await runConnectorTask(deps, job.data, {
+          // A dead task's dead letter is queued by the runner, in the transaction that fails the request; the
+          // job itself then ends normally. Retryable failures throw, and the queue backs off.
+          await runConnectorTask(deps, job.data, {
             retryCount: meta.retryCount ?? 0,
             retryLimit: meta.retryLimit ?? 0,
           });
-          // A permanent failure skips the retries: park the job in the dead-letter queue for a replay.
-          if (result === 'dead') await ctx.queue.boss.send(deadLetterName('connector.run'), job.data);
         }
       },
     );

@@ -4,6 +4,29 @@ import { createConnector } from './registry.js';
 import './connectors.js';
 import { sqlColumnValuesFrom } from './sql/index.js';
 
+/** Where systems that accepted an erasure confirm it later: POST `<base>/callbacks/systems/<system>/<request>`. */
+export const CALLBACK_PATH = '/callbacks/systems';
+
+/**
+ * The callback URL the http connector sends with an erasure: under `server.publicUrl` when set (it must be,
+ * when flowguard runs behind a proxy or as several processes), else the configured `http(s)://HOST:PORT`.
+ * Without a usable base (port 0, no public URL) there is none, and receivers must answer synchronously.
+ */
+export function httpCallbackUrl(server: {
+  publicUrl: string | undefined;
+  host: string;
+  port: number;
+  tls?: unknown;
+}): ConnectorDeps['callbackUrl'] {
+  const host = server.host.includes(':') ? `[${server.host}]` : server.host;
+  const base =
+    server.publicUrl ?? (server.port ? `${server.tls ? 'https' : 'http'}://${host}:${server.port}` : '');
+  if (!base) return undefined;
+  const root = base.replace(/\/+$/, '');
+  return (requestId, systemId) =>
+    `${root}${CALLBACK_PATH}/${encodeURIComponent(systemId)}/${encodeURIComponent(requestId)}`;
+}
+
 /**
  * The live data map of one process: one connector per system, created on first use and kept (connection
  * pools are per system), closed on shutdown.

@@ -54,6 +54,29 @@ export interface CheckReport {
   located?: Located[] | undefined;
 }
 
+/** Retention of a system's own rows (data-map collections that declare `retention: {column, days}`). */
+export interface SweepOptions {
+  now: Date;
+  /** Rows per statement: each batch is one short statement. */
+  batchSize: number;
+  /** Pause between batches. */
+  pauseMs: number;
+  /** Count only. */
+  dryRun: boolean;
+  /** Checked between batches: the sweep's time budget ran out. */
+  shouldStop?: () => boolean;
+  onBatch?: (where: string, rows: number) => void;
+}
+
+export interface SweepOutcome {
+  /** The collection's place name (never values). */
+  where: string;
+  action: 'deleted' | 'masked';
+  /** Rows past their retention when the sweep began. */
+  expired: number;
+  swept: number;
+}
+
 export interface Connector {
   readonly id: string;
   readonly type: SystemSpec['type'];
@@ -67,6 +90,12 @@ export interface Connector {
    * also what the system holds for it (`located`).
    */
   check(probe?: SubjectIdentifiers): Promise<CheckReport>;
+  /**
+   * Optional (SQL systems): delete or mask, in bounded batches, the rows of every collection whose
+   * `retention.column` is older than `retention.days`. Redis keys carry TTLs and object stores use lifecycle
+   * rules instead (see the README's "Retention").
+   */
+  sweepExpired?(opts: SweepOptions): Promise<SweepOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -44,7 +44,11 @@ export async function retryDeadLetter(
   db: Kysely<DB>,
   queue: Pick<Queue, 'boss' | 'send'>,
   id: string,
-  opts: { tenantId?: string } = {},
+  opts: {
+    tenantId?: string;
+    /** Runs inside the replay's transaction (the admin API writes its audit event here). */
+    onReplay?: (tx: Kysely<DB>, letter: DeadLetter) => Promise<unknown>;
+  } = {},
 ): Promise<{ queue: string; data: Record<string, unknown> }> {
   const letter = (await listDeadLetters(db, { tenantId: opts.tenantId, limit: 100_000 })).find(
     (l) => l.id === id,
@@ -59,6 +63,7 @@ export async function retryDeadLetter(
         .set({ status: 'pending', queued_at: new Date(), updated_at: new Date() })
         .where('request_id', '=', requestId)
         .where('system_id', '=', systemId)
+        .where('status', '!=', 'done') // settled meanwhile (e.g. confirmed late): the replay finds nothing to do
         .execute();
       await tx
         .updateTable('privacy_requests')
@@ -69,6 +74,22 @@ export async function retryDeadLetter(
     }
     await queue.send(tx, original, letter.data);
     await queue.boss.deleteJob(letter.queue, id, { db: executorFor(tx) as PgBoss.Db });
+    await opts.onReplay?.(tx, letter);
   });
   return { queue: original, data: letter.data };
+}
+
+/**
+ * Inside the caller's transaction: drop the dead letters of one data-map task that was settled another way
+ * (its system confirmed the erasure after all), so a replay cannot run it again.
+ */
+export async function discardTaskDeadLetters(
+  tx: Kysely<DB>,
+  task: { requestId: string; systemId: string },
+): Promise<number> {
+  const r = await sql`
+    delete from pgboss.job
+    where name = ${deadLetterName('connector.run')} and state in ('created', 'retry')
+      and data->>'requestId' = ${task.requestId} and data->>'systemId' = ${task.systemId}`.execute(tx);
+  return Number(r.numAffectedRows ?? 0);
 }

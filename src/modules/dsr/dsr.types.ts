@@ -10,7 +10,12 @@ export type RequestChannel =
 
 /** How the person was verified: by possession of their WhatsApp session, or by confirming in WhatsApp. */
 export type VerificationMethod =
-  'flow_token' | 'signed_webhook' | 'whatsapp_confirmation' | 'meta_signed_request' | 'not_required';
+  | 'flow_token'
+  | 'signed_webhook'
+  | 'whatsapp_confirmation'
+  | 'meta_signed_request'
+  | 'not_required'
+  | 'staff_approval';
 
 /**
  * `externalRef`: a person flowguard holds no WhatsApp identity for, known only by a keyed reference from

@@ -2,6 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import type { SubjectKeys } from '../subjects/index.js';
 import { rememberErased } from '../compliance/counters.js';
+import { queueMediaDeletes } from '../media/index.js';
+import type { Queue } from '../../jobs/queue.js';
 import type { ErasureScope } from './categories.js';
 
 export interface OwnErasureCounts {
@@ -10,6 +12,8 @@ export interface OwnErasureCounts {
   messages: number;
   flow_responses: number;
   media: number;
+  /** Stored media files (storeMedia) whose deletion was queued for after the commit. */
+  media_files: number;
   delivery_statuses: number;
   flow_tokens: number;
   pending_forwards: number;
@@ -22,6 +26,7 @@ const zero = (): OwnErasureCounts => ({
   messages: 0,
   flow_responses: 0,
   media: 0,
+  media_files: 0,
   delivery_statuses: 0,
   flow_tokens: 0,
   pending_forwards: 0,
@@ -54,12 +59,22 @@ async function countBySubject(
  * either nothing done or everything done.
  *
  * `all` deletes the subject row; every table that holds the person references it with ON DELETE CASCADE,
- * including their data key (crypto-shredding: copies in backups can no longer be decrypted). The marketing
+ * and the delete's trigger journals it; the key in the key store is shredded right after the commit
+ * (crypto-shredding: copies in backups can no longer be decrypted). The marketing
  * suppression entries, keyed by blind index only, are kept when the person opted out, so a STOP survives.
+ *
+ * Stored media files (tenant setting storeMedia) are files, not rows: `all` and `media` queue one deletion job
+ * per file in this transaction (run after the commit; gone with a rollback), and the row delete's trigger also
+ * journals each file for the media sweep. Even if both were lost, after `all` the file cannot be read: its own
+ * key is wrapped by the person's data key, which is shredded.
  */
 export async function eraseOwnData(
   db: Kysely<DB>,
-  deps: { subjectKeys: Pick<SubjectKeys, 'forget'> },
+  deps: {
+    subjectKeys: Pick<SubjectKeys, 'forget'> & Partial<Pick<SubjectKeys, 'shred'>>;
+    /** Queues the stored media files' deletion jobs; without it the media deletion journal's sweep does it. */
+    queue?: Pick<Queue, 'send'>;
+  },
   input: { tenantId: string; subjectId: string; scope: ErasureScope; rememberForReengagement?: boolean },
 ): Promise<OwnErasureCounts> {
   const { subjectId, tenantId } = input;
@@ -79,6 +94,7 @@ export async function eraseOwnData(
       counts.messages = await countBySubject(db, 'messages', subjectId);
       counts.flow_responses = await countBySubject(db, 'flow_responses', subjectId);
       counts.media = await countBySubject(db, 'media', subjectId);
+      counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
       counts.delivery_statuses = await countBySubject(db, 'message_statuses', subjectId);
       counts.flow_tokens = await countBySubject(db, 'flow_tokens', subjectId);
       counts.pending_forwards = await countBySubject(db, 'forward_outbox', subjectId);
@@ -102,7 +118,10 @@ export async function eraseOwnData(
         );
       }
       await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
-      deps.subjectKeys.forget(subjectId);
+      // The delete's trigger journals the subject; `shred` also asks for the shred job to run after the commit
+      // (without it, the job's schedule picks the entry up within a minute).
+      if (deps.subjectKeys.shred) await deps.subjectKeys.shred(db, subjectId);
+      else deps.subjectKeys.forget(subjectId);
       return counts;
     }
     case 'profile': {
@@ -121,6 +140,7 @@ export async function eraseOwnData(
       return counts;
     }
     case 'media': {
+      counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
       const r = await db.deleteFrom('media').where('subject_id', '=', subjectId).executeTakeFirst();
       counts.media = Number(r.numDeletedRows);
       return counts;

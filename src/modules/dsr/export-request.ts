@@ -5,6 +5,7 @@ import { ownCategories, type OwnCategory } from './categories.js';
 import { createDsrRepo } from './dsr.repo.js';
 import type { Actor, DsrDeps } from './dsr.types.js';
 import { bundleToCsv, exportSubject, type AccessBundle } from './export-subject.js';
+import { exportSystems } from './export-systems.js';
 
 const repo = createDsrRepo();
 
@@ -40,7 +41,7 @@ function exportFormat(opts: ExportOptions): { format: 'json' } | { format: 'csv'
  */
 export async function exportRequest(
   db: Kysely<DB>,
-  deps: Pick<DsrDeps, 'subjectKeys' | 'clock' | 'audit'>,
+  deps: Pick<DsrDeps, 'subjectKeys' | 'clock' | 'audit' | 'keyring' | 'config'>,
   input: { tenantId?: string | undefined; requestId: string; actor: Actor } & ExportOptions,
 ): Promise<RequestExport> {
   const started = Date.now();
@@ -54,6 +55,14 @@ export async function exportRequest(
     throw new AppError('CONFLICT', { status: request.status }, 'the access request is not completed');
   }
   const bundle = await exportSubject(db, deps, { subjectId: request.subject_id, request });
+  // Every data-map system exported before the request completed; their records join the bundle.
+  const section = await exportSystems(db, deps, request.id, deps.clock());
+  if (deps.config.systems.length) {
+    Object.assign(bundle, section, {
+      controller_note:
+        'This is the personal data this service and the other systems of the business (listed under systems) hold about you; recipients are the third parties it is disclosed to.',
+    });
+  }
   const base = `flowguard-export-${request.reference}`;
   const out: RequestExport =
     shape.format === 'json'
@@ -72,7 +81,7 @@ export async function exportRequest(
       requestId: request.id,
       data: {
         format: out.format,
-        systems: 1,
+        systems: 1 + new Set(section.systems.map((x) => x.system_id)).size,
         bytes: Buffer.byteLength(out.body, 'utf8'),
         duration_ms: Math.max(0, Math.round(Date.now() - started)),
       },

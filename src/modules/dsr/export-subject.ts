@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import type { SubjectKeys } from '../subjects/index.js';
 import { ownCategories, type CategoryInfo, type OwnCategory } from './categories.js';
+import type { SystemsSection } from './export-systems.js';
 
 type Row = Record<string, string | number | boolean | null>;
 
@@ -11,6 +12,9 @@ export interface AccessBundle {
   request: { id: string; reference: string; received_at: string } | undefined;
   controller_note: string;
   categories: (Omit<CategoryInfo, 'tables'> & { records: Row[] })[];
+  /** What the data map's systems exported for an access request (export-systems.ts), and its recipients. */
+  systems?: SystemsSection['systems'];
+  recipients?: SystemsSection['recipients'];
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -102,6 +106,9 @@ export async function exportSubject(
         sha256: r.sha256 ? cipher.decrypt(r.sha256, 'media', 'sha256', r.id) : null,
         caption: r.caption ? cipher.decrypt(r.caption, 'media', 'caption', r.id) : null,
         received_at: iso(r.received_at),
+        // The stored file itself (tenant setting storeMedia) is listed, not embedded: its name and size.
+        stored_file: r.stored_at && r.storage_key ? (r.storage_key.split('/')[1] ?? null) : null,
+        stored_file_size_bytes: r.stored_at ? r.stored_size : null,
       });
     }
     for (const r of await db

@@ -4,7 +4,7 @@ import type { DsrDeps } from './dsr.types.js';
 
 export { ERASABLE_SCOPES, ownCategories, type ErasureScope, type OwnCategory } from './categories.js';
 export { confirmRequest, CONFIRM_PREFIX } from './confirm-request.js';
-export { createRequest, type CreatedRequest } from './create-request.js';
+export { createRequest, verifyAndExecute, type CreatedRequest } from './create-request.js';
 export { dueDate, type Regime } from './deadlines.js';
 export type { Actor, CreateRequestInput, DsrDeps, RequestChannel, VerificationMethod } from './dsr.types.js';
 export { bundleToCsv, exportSubject, type AccessBundle } from './export-subject.js';

@@ -28,6 +28,10 @@ export interface ListRequestsFilter {
   type?: string | undefined;
   /** Only open requests past their due date. */
   overdue?: boolean | undefined;
+  /** Only requests due before this time. */
+  dueBefore?: Date | undefined;
+  /** Keyset paging: requests after this one in the queue's order (due_at, id). */
+  after?: { dueAt: Date; id: string } | undefined;
   limit?: number | undefined;
 }
 
@@ -76,6 +80,16 @@ export async function listRequests(
   if (filter.status !== undefined) q = q.where('status', '=', filter.status as PrivacyRequestStatus);
   if (filter.type !== undefined) q = q.where('type', '=', filter.type as (typeof REQUEST_TYPES)[number]);
   if (filter.overdue) q = q.where('status', 'in', OPEN_STATUSES).where('due_at', '<', now);
+  if (filter.dueBefore) q = q.where('due_at', '<', filter.dueBefore);
+  const after = filter.after;
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('due_at', '>', after.dueAt),
+        eb.and([eb('due_at', '=', after.dueAt), eb('id', '>', after.id)]),
+      ]),
+    );
+  }
   const rows = await q.orderBy('due_at').orderBy('id').limit(limit).execute();
   return rows.map((r) => ({
     id: r.id,

@@ -87,7 +87,7 @@ export const requestPaths: Record<string, Partial<Record<'get' | 'post', Operati
       operationId: 'exportRequest',
       summary: 'The answer to a completed access request',
       description:
-        'The access bundle (GDPR Art. 15/20): every category of data flowguard holds about the person, with purposes, source, retention and recipients. `?format=csv&category=<id>` returns one category as CSV. Every export is audited (`export.generated`).',
+        'The access bundle (GDPR Art. 15/20): every category of data flowguard holds about the person, with purposes, source, retention and recipients; `systems`: what each data-map system exported for this request (`[{system_id, where, category, records}]`), and `recipients`: the data-map systems marked as recipients. `?format=csv&category=<id>` returns one category as CSV. Every export is audited (`export.generated`).',
       ...auth,
       parameters: [
         idParam,

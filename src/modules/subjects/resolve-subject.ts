@@ -10,6 +10,11 @@ export function blindIndex(keyring: Keyring, tenantId: string, identity: Identit
   return keyring.hmac('blind-index', `${tenantId}\u0000${identity.kind}\u0000${identity.value}`);
 }
 
+/** The blind index under every held key version, newest first: lookups find rows written under any of them. */
+export function blindIndexes(keyring: Keyring, tenantId: string, identity: Identity): string[] {
+  return keyring.hmacAll('blind-index', `${tenantId}\u0000${identity.kind}\u0000${identity.value}`);
+}
+
 export interface ResolvedSubject {
   id: string;
   created: boolean;
@@ -28,7 +33,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       .where(
         'blind_index',
         'in',
-        identities.map((i) => blindIndex(deps.keyring, tenantId, i)),
+        identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
       )
       .orderBy('created_at')
       .executeTakeFirst();
@@ -51,6 +56,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         subject_id: subjectId,
         kind: identity.kind,
         blind_index: blindIndex(deps.keyring, tenantId, identity),
+        blind_index_version: deps.keyring.hmacVersion('blind-index'),
         value: cipher.encrypt(identity.value, 'identities', 'value', id),
       })
       .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'blind_index']).doNothing())
@@ -99,8 +105,8 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         .where('subject_id', '=', subjectId)
         .execute();
       for (const identity of identities) {
-        const bi = blindIndex(deps.keyring, tenantId, identity);
-        if (!known.some((k) => k.blind_index === bi))
+        const all = blindIndexes(deps.keyring, tenantId, identity);
+        if (!known.some((k) => all.includes(k.blind_index)))
           await addIdentity(db, tenantId, subjectId, cipher, identity);
       }
       return { id: subjectId, created, cipher, restricted };

@@ -32,7 +32,7 @@ export interface PrivacyIntents {
 /** What the webhook ingest needs from the process context, plus the pass-through and the privacy engine. */
 export type IngestDeps = Pick<
   AppContext,
-  'database' | 'keyring' | 'subjects' | 'subjectKeys' | 'metrics' | 'logger' | 'clock'
+  'database' | 'keyring' | 'subjects' | 'subjectKeys' | 'metrics' | 'logger' | 'clock' | 'queue'
 > & {
   forwarder: Pick<Forwarder, 'enqueue'>;
   privacy: PrivacyIntents;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Tenant } from '../tenants/index.js';
 import { bumpCounter, noteReturn } from '../compliance/counters.js';
+import { enqueueMediaFetch } from '../media/index.js';
 import { blindIndex } from '../subjects/index.js';
 import { applyPreference } from './apply-preference.js';
 import { identitiesOf, type Executor, type IngestDeps } from './ingest-deps.js';
@@ -9,11 +10,12 @@ import type { ContactEvent, MessageEvent } from './parse-webhook.js';
 
 /**
  * One new inbound message: its sender becomes (or stays) a subject, the message is kept as metadata (content
- * only when the tenant opted in, always encrypted), media as an encrypted reference, a Flow completion as an
+ * only when the tenant opted in, always encrypted), media as an encrypted reference (and, with storeMedia, a job
+ * to download the file into the encrypted media store), a Flow completion as an
  * encrypted response, and a STOP keyword as a marketing opt-out.
  */
 export async function ingestMessage(
-  deps: Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring' | 'clock'>,
+  deps: Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring' | 'clock' | 'queue'>,
   tx: Executor,
   input: { tenant: Tenant; event: MessageEvent; eventKey: string; contact: ContactEvent | undefined },
 ): Promise<{ subjectId: string; restricted: boolean }> {
@@ -72,6 +74,8 @@ export async function ingestMessage(
         received_at: deps.clock(),
       })
       .execute();
+    // Optional media store: the file is downloaded after this transaction commits (a rollback drops the job).
+    if (tenant.settings.storeMedia) await enqueueMediaFetch(tx, deps.queue, id);
   }
 
   if (event.flowReply) {

@@ -5,6 +5,10 @@ import * as m0004 from './0004_audit_log.js';
 import * as m0005 from './0005_compliance_counters.js';
 import * as m0006 from './0006_system_results.js';
 import * as m0007 from './0007_task_queueing.js';
+import * as m0008 from './0008_admin.js';
+import * as m0009 from './0009_retention.js';
+import * as m0010 from './0010_erasure_journal.js';
+import * as m0011 from './0011_media_store.js';
 
 /** Numbered, forward-only. Append new migrations; never edit one that has shipped. */
 export const migrations: { version: number; name: string; up: string }[] = [
@@ -15,4 +19,8 @@ export const migrations: { version: number; name: string; up: string }[] = [
   { version: 5, name: 'compliance_counters', up: m0005.up },
   { version: 6, name: 'system_results', up: m0006.up },
   { version: 7, name: 'task_queueing', up: m0007.up },
+  { version: 8, name: 'admin', up: m0008.up },
+  { version: 9, name: 'retention', up: m0009.up },
+  { version: 10, name: 'erasure_journal', up: m0010.up },
+  { version: 11, name: 'media_store', up: m0011.up },
 ];

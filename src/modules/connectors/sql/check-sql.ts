@@ -54,6 +54,11 @@ export async function checkSql(
       }
     }
     for (const a of c.access ?? []) column(a);
+    if (c.retention) {
+      const r = column(c.retention.column);
+      if (r && !r.indexedFirst)
+        warn(`${c.table}.${c.retention.column} has no index: each retention batch scans the table`);
+    }
   }
 
   let located: Located[] | undefined;

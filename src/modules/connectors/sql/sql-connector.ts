@@ -2,6 +2,7 @@ import type { CollectionSpec, IdentityFormat } from '../../../config/datamap.js'
 import type { Connector, EraseOutcome, ExportedRecords, Located, SubjectIdentifiers } from '../port.js';
 import { valuesFor } from '../port.js';
 import { checkSql } from './check-sql.js';
+import { sweepSqlExpired } from './sweep-sql.js';
 import { classifySql } from './sql-errors.js';
 import type { SqlDriver, SqlExec, SqlSpec } from './sql-driver.js';
 import { plainValue } from './sql-driver.js';
@@ -145,6 +146,10 @@ export function createSqlConnector(spec: SqlSpec, makeDriver: () => SqlDriver): 
 
     check(probe) {
       return checkSql(spec, db(), (ids) => connector.locate(ids), probe);
+    },
+
+    sweepExpired(opts) {
+      return sweepSqlExpired(spec, db(), whereOf, opts);
     },
 
     async columnValues(table, identity, column, ids): Promise<string[]> {

@@ -1,0 +1,44 @@
+import type { AdminDeps, AdminPrincipal } from './admin.types.js';
+import { emailAad } from './admin-email.js';
+import { can, PERMISSIONS, type Permission } from './permissions.js';
+import { MFA_FRESH_MS } from './sessions.js';
+
+export interface Me {
+  kind: 'user' | 'api_key';
+  id: string;
+  email: string | null;
+  role: string;
+  tenant: string | null;
+  permissions: Permission[];
+  /** Until when routes that need a fresh second factor are open without a step-up (sessions only). */
+  mfa_fresh_until: string | null;
+}
+
+/** Who the caller is and what it may do (the dashboard shows only what the role allows). */
+export async function whoAmI(deps: Pick<AdminDeps, 'database' | 'keyring'>, p: AdminPrincipal): Promise<Me> {
+  if (p.kind === 'api_key') {
+    return {
+      kind: 'api_key',
+      id: p.keyId,
+      email: null,
+      role: 'admin',
+      tenant: p.tenantId,
+      permissions: PERMISSIONS.filter((x) => can({ kind: 'api_key' }, x)),
+      mfa_fresh_until: null,
+    };
+  }
+  const row = await deps.database.db
+    .selectFrom('admin_users')
+    .select(['email'])
+    .where('id', '=', p.userId)
+    .executeTakeFirstOrThrow();
+  return {
+    kind: 'user',
+    id: p.userId,
+    email: deps.keyring.openSecret(row.email, emailAad(p.userId)),
+    role: p.role,
+    tenant: p.tenantId ?? null,
+    permissions: PERMISSIONS.filter((x) => can({ kind: 'user', role: p.role }, x)),
+    mfa_fresh_until: new Date(p.session.mfaAt.getTime() + MFA_FRESH_MS).toISOString(),
+  };
+}

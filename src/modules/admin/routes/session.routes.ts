@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { AppError, isAppError } from '../../../lib/errors.js';
+import { adminRoute } from '../admin-route.js';
+import { whoAmI } from '../me.js';
+import { PERMISSIONS } from '../permissions.js';
+import { clearedCookies, isSecureRequest, sessionCookies } from '../session-cookie.js';
+import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../sessions.js';
+import { signIn } from '../sign-in.js';
+import { signOut } from '../sign-out.js';
+import { stepUp } from '../step-up.js';
+
+const secondFactor = {
+  totp: z.string().max(16).optional(),
+  recovery_code: z.string().max(64).optional(),
+};
+
+/** Sign-in, step-up, sign-out and `me`. */
+export const sessionRoutes = [
+  adminRoute({
+    method: 'POST',
+    path: '/session',
+    operationId: 'adminSignIn',
+    summary: 'Sign in with e-mail, password and a TOTP code (or a one-time recovery code)',
+    description:
+      'Sets the HttpOnly session cookie and returns the CSRF token to send as `X-CSRF-Token` on every state-changing request. Any failure is the same 401; 5 failures for an e-mail or 20 from one address lock it for 15 minutes (429 with Retry-After).',
+    tag: 'session',
+    auth: 'public',
+    body: z.object({
+      email: z.string().min(1).max(254),
+      password: z.string().min(1).max(2048),
+      ...secondFactor,
+    }),
+    response: z.object({
+      csrf_token: z.string(),
+      expires_at: z.string(),
+      idle_timeout_seconds: z.number(),
+      user: z.object({ id: z.string(), role: z.string(), tenant: z.string().nullable() }),
+      recovery_codes_left: z.number().optional(),
+    }),
+    audit: ['admin.login'],
+    errors: { 429: 'Too many failed attempts for this e-mail or from this address' },
+    handler: async ({ body, req, reply }, deps) => {
+      try {
+        const signedIn = await signIn(deps, {
+          email: body.email,
+          password: body.password,
+          totp: body.totp,
+          recoveryCode: body.totp === undefined ? body.recovery_code : undefined,
+          sourceIp: req.ip,
+        });
+        const secure = isSecureRequest(req, deps.config.server.publicUrl);
+        void reply.header(
+          'set-cookie',
+          sessionCookies(signedIn.session.id, signedIn.session.csrfToken, SESSION_ABSOLUTE_MS / 1000, secure),
+        );
+        return {
+          csrf_token: signedIn.session.csrfToken,
+          expires_at: signedIn.session.expiresAt.toISOString(),
+          idle_timeout_seconds: SESSION_IDLE_MS / 1000,
+          user: signedIn.user,
+          ...(signedIn.recoveryCodesLeft !== undefined
+            ? { recovery_codes_left: signedIn.recoveryCodesLeft }
+            : {}),
+        };
+      } catch (err) {
+        if (isAppError(err, 'RATE_LIMITED'))
+          void reply.header('retry-after', String(err.details.retry_after));
+        throw err;
+      }
+    },
+  }),
+  adminRoute({
+    method: 'POST',
+    path: '/session/mfa',
+    operationId: 'adminStepUp',
+    summary: 'Show the second factor again (step-up) for routes that need it fresh',
+    tag: 'session',
+    auth: 'me.read',
+    body: z.object(secondFactor),
+    response: z.object({ mfa_at: z.string(), recovery_codes_left: z.number().optional() }),
+    audit: ['admin.login'],
+    errors: { 400: 'An API key has no session', 429: 'Too many failed attempts' },
+    handler: async ({ principal, body, req, reply }, deps) => {
+      if (principal.kind !== 'user') throw new AppError('BAD_REQUEST', {}, 'an API key has no session');
+      try {
+        return await stepUp(deps, principal, {
+          totp: body.totp,
+          recoveryCode: body.totp === undefined ? body.recovery_code : undefined,
+          sourceIp: req.ip,
+        });
+      } catch (err) {
+        if (isAppError(err, 'RATE_LIMITED'))
+          void reply.header('retry-after', String(err.details.retry_after));
+        throw err;
+      }
+    },
+  }),
+  adminRoute({
+    method: 'DELETE',
+    path: '/session',
+    operationId: 'adminSignOut',
+    summary: 'Sign out: end the session and clear its cookies',
+    tag: 'session',
+    auth: 'me.read',
+    response: z.object({ signed_out: z.literal(true) }),
+    audit: ['admin.logout'],
+    errors: { 400: 'An API key has no session' },
+    handler: async ({ principal, req, reply }, deps) => {
+      if (principal.kind !== 'user') throw new AppError('BAD_REQUEST', {}, 'an API key has no session');
+      const out = await signOut(deps, principal);
+      void reply.header('set-cookie', clearedCookies(isSecureRequest(req, deps.config.server.publicUrl)));
+      return out;
+    },
+  }),
+  adminRoute({
+    method: 'GET',
+    path: '/me',
+    operationId: 'adminMe',
+    summary: 'Who is signed in, the role, tenant and permissions',
+    tag: 'session',
+    auth: 'me.read',
+    response: z.object({
+      kind: z.enum(['user', 'api_key']),
+      id: z.string(),
+      email: z.string().nullable(),
+      role: z.string(),
+      tenant: z.string().nullable(),
+      permissions: z.array(z.enum(PERMISSIONS)),
+      mfa_fresh_until: z.string().nullable(),
+    }),
+    audit: [],
+    handler: ({ principal }, deps) => whoAmI(deps, principal),
+  }),
+];
