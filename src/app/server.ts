@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../lib/http/http.js';
 import { registerAdminRoutes } from '../modules/admin/index.js';
+import { registerWebRoutes } from '../modules/admin/web.routes.js';
 import { createDsrDeps, createPrivacyIntents, registerDsrRoutes } from '../modules/dsr/index.js';
 import { createForwarder } from '../modules/forwarding/index.js';
 import { registerFlowsRoutes } from '../modules/flows/index.js';
@@ -25,6 +26,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   registerMetaCallbackRoutes(app, { ...ctx, dsr: createDsrDeps(ctx) });
   registerHttpCallbackRoutes(app, { ...ctx, dsr: createDsrDeps(ctx) });
   registerAdminRoutes(app, ctx);
+  registerWebRoutes(app);
   registerDocsRoutes(app);
   await app.ready();
   return app;

@@ -1,0 +1,98 @@
+import { api, ApiError, setCsrf, whenSignedOut, type Me } from './api.js';
+import { h, setStatus } from './dom.js';
+import { auditView } from './views/audit.js';
+import { dlqView } from './views/dlq.js';
+import { loginView } from './views/login.js';
+import { metricsView } from './views/metrics.js';
+import { queueView } from './views/queue.js';
+import { requestView } from './views/request.js';
+import './style.css';
+
+/** The dashboard: a hash router over the admin API. Screens are offered by the signed-in role's permissions. */
+
+const main = document.getElementById('main')!;
+const nav = document.getElementById('nav')!;
+const who = document.getElementById('who')!;
+let me: Me | null = null;
+
+const SCREENS = [
+  { path: 'requests', label: 'Requests', perm: 'requests.read' },
+  { path: 'dlq', label: 'Dead letters', perm: 'dlq.read' },
+  { path: 'audit', label: 'Audit', perm: 'audit.verify' },
+  { path: 'metrics', label: 'Metrics', perm: 'metrics.read' },
+] as const;
+
+const can = (perm: string) => me?.permissions.includes(perm) ?? false;
+
+function signedOut(): void {
+  me = null;
+  nav.replaceChildren();
+  who.replaceChildren();
+  loginView(main, () => void start());
+}
+
+function renderChrome(current: string): void {
+  nav.replaceChildren(
+    ...SCREENS.filter((sc) => can(sc.perm)).map((sc) =>
+      h('a', { href: `#/${sc.path}`, 'aria-current': current === sc.path ? 'page' : undefined }, sc.label),
+    ),
+  );
+  const out = h('button', { type: 'button', class: 'link' }, 'Sign out');
+  out.addEventListener('click', () => {
+    api('DELETE', '/session')
+      .catch(() => undefined)
+      .finally(() => {
+        setCsrf(null);
+        setStatus('Signed out.');
+        location.hash = '';
+        signedOut();
+      });
+  });
+  who.replaceChildren(`${me?.role.replaceAll('_', ' ') ?? ''}${me?.tenant ? ` · ${me.tenant}` : ''} `, out);
+}
+
+async function route(): Promise<void> {
+  if (!me) return;
+  const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const params = new URLSearchParams(query);
+  const [screen = '', id] = path.split('/');
+  const first = SCREENS.find((sc) => can(sc.perm));
+  const target = SCREENS.find((sc) => sc.path === screen && can(sc.perm)) ?? first;
+  if (!target) {
+    main.replaceChildren(h('h1', {}, 'Nothing to show'), h('p', {}, 'Your role has no dashboard screens.'));
+    renderChrome('');
+    return;
+  }
+  if (target.path !== screen) {
+    location.replace(`#/${target.path}`);
+    return;
+  }
+  renderChrome(target.path);
+  try {
+    if (target.path === 'requests' && id) await requestView(main, id);
+    else if (target.path === 'requests') await queueView(main, params);
+    else if (target.path === 'dlq') await dlqView(main);
+    else if (target.path === 'audit') await auditView(main, can('audit.read'));
+    else await metricsView(main, params);
+    main.focus({ preventScroll: true });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    const msg = err instanceof ApiError ? `${err.code}: ${err.message}` : 'Network error.';
+    main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, msg));
+    setStatus(msg, 'error');
+  }
+}
+
+async function start(): Promise<void> {
+  try {
+    me = await api<Me>('GET', '/me');
+  } catch {
+    signedOut();
+    return;
+  }
+  await route();
+}
+
+whenSignedOut(signedOut);
+window.addEventListener('hashchange', () => void route());
+void start();

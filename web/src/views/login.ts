@@ -1,0 +1,104 @@
+import { api, ApiError, setCsrf } from '../api.js';
+import { h, setStatus } from '../dom.js';
+
+/** Sign-in: e-mail, password and a TOTP code, or a one-time recovery code instead of the code. */
+export function loginView(main: HTMLElement, done: () => void): void {
+  const email = h('input', {
+    id: 'email',
+    name: 'email',
+    type: 'email',
+    autocomplete: 'username',
+    required: true,
+  });
+  const password = h('input', {
+    id: 'password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const code = h('input', {
+    id: 'totp',
+    name: 'totp',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    pattern: '[0-9]{6}',
+    maxlength: 6,
+    required: true,
+    'aria-describedby': 'totp-hint',
+  });
+  const useRecovery = h('input', { id: 'use-recovery', type: 'checkbox' });
+  const codeLabel = h('label', { for: 'totp' }, 'Authenticator code');
+  const hint = h('small', { id: 'totp-hint' }, 'The 6-digit code from your authenticator app.');
+  useRecovery.addEventListener('change', () => {
+    const recovery = useRecovery.checked;
+    codeLabel.textContent = recovery ? 'Recovery code' : 'Authenticator code';
+    hint.textContent = recovery
+      ? 'One of your one-time recovery codes.'
+      : 'The 6-digit code from your authenticator app.';
+    code.inputMode = recovery ? 'text' : 'numeric';
+    if (recovery) {
+      code.removeAttribute('pattern');
+      code.removeAttribute('maxlength');
+    } else {
+      code.setAttribute('pattern', '[0-9]{6}');
+      code.setAttribute('maxlength', '6');
+    }
+  });
+  const error = h('p', { id: 'login-error', class: 'error', role: 'alert' });
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h(
+    'form',
+    { class: 'card login', 'aria-labelledby': 'login-title', novalidate: false },
+    h('h1', { id: 'login-title' }, 'Sign in'),
+    h('div', { class: 'field' }, h('label', { for: 'email' }, 'E-mail'), email),
+    h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), password),
+    h('div', { class: 'field' }, codeLabel, code, hint),
+    h(
+      'div',
+      { class: 'check' },
+      useRecovery,
+      h('label', { for: 'use-recovery' }, 'Use a recovery code instead'),
+    ),
+    error,
+    button,
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    button.disabled = true;
+    setStatus('Signing in…');
+    const second = useRecovery.checked ? { recovery_code: code.value.trim() } : { totp: code.value.trim() };
+    api<{ csrf_token: string; recovery_codes_left?: number }>('POST', '/session', {
+      email: email.value.trim(),
+      password: password.value,
+      ...second,
+    })
+      .then((res) => {
+        setCsrf(res.csrf_token);
+        password.value = '';
+        code.value = '';
+        setStatus(
+          res.recovery_codes_left !== undefined
+            ? `Signed in. ${res.recovery_codes_left} recovery codes left.`
+            : 'Signed in.',
+        );
+        done();
+      })
+      .catch((err: unknown) => {
+        const msg =
+          err instanceof ApiError && err.status === 429
+            ? 'Too many failed attempts. Try again in 15 minutes.'
+            : 'Invalid e-mail, password or code.';
+        error.textContent = msg;
+        setStatus(msg, 'error');
+        code.value = '';
+        code.focus();
+      })
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+  main.replaceChildren(form);
+  email.focus();
+}
