@@ -79,7 +79,7 @@ export function newestProfile(dir: string): string | undefined {
 /** One-line summaries of a profile for the report. */
 export function profileNotes(what: string, s: ProfileSummary): string[] {
   return [
-    `Server CPU profile, ${what} (self time, idle excluded): by module ${s.byModule
+    `Server CPU profile, ${what} (self time of the whole process, start-up included, idle excluded): by module ${s.byModule
       .map((m) => `${m.name} ${m.percent}%`)
       .join(', ')}.`,
     `Hottest functions (${what}): ${s.byFunction

@@ -201,12 +201,10 @@ export const e2eErasureScenario: Scenario = {
     const kind: StoreKind = ctx.tiny ? 'pglite' : 'postgres';
     const n = ctx.tiny ? 2 : 40;
     const systems = new Systems();
-    await systems.start();
+    const yamlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-bench-e2e-'));
     try {
-      const yamlFile = path.join(
-        fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-bench-e2e-')),
-        'flowguard.yaml',
-      );
+      await systems.start();
+      const yamlFile = path.join(yamlDir, 'flowguard.yaml');
       fs.writeFileSync(yamlFile, systems.yaml());
       const store = await createStore(kind, { FLOWGUARD_CONFIG: yamlFile });
       try {
@@ -265,10 +263,10 @@ export const e2eErasureScenario: Scenario = {
         };
       } finally {
         await store.drop();
-        fs.rmSync(path.dirname(yamlFile), { recursive: true, force: true });
       }
     } finally {
       await systems.stop();
+      fs.rmSync(yamlDir, { recursive: true, force: true });
     }
   },
 };

@@ -134,7 +134,7 @@ async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds:
     if (profile) {
       for (const action of ['ping', 'INIT'] as const) {
         const requests = Array.from(
-          { length: 3000 },
+          { length: 10_000 },
           (_, i) => flowRequest(payloadFor(action, tokens, i), store.publicKey).prepared,
         );
         notes.push(
