@@ -257,7 +257,7 @@ export const e2eErasureScenario: Scenario = {
           ],
           notes: [
             `${n} people, one at a time: each has rows in a PostgreSQL database (two tables, one masked), a MariaDB table, a Redis key and an S3 object. Latency runs from the encrypted CONFIRM_DELETE submit to GET /v1/requests/:id reporting completed (polled every 10 ms); afterwards nothing of them is left in any system.`,
-            'The connector jobs go through pg-boss, whose workers poll for new jobs every second (connector.worker.ts: pollingIntervalSeconds 1): a request waits up to about 1 s for its jobs to be picked up before any connector starts.',
+            'The connector jobs go through pg-boss; a trigger on its job table NOTIFYs the queue when the request commits, which wakes the connector workers at once (src/jobs/wake-on-commit.ts); their 1 s polling is only the fallback.',
           ],
           markers: { p99: { value: 1000, label: 'goal 1 s' } },
         };

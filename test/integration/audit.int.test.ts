@@ -135,8 +135,8 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     const all = await rows(db);
     expect(all.map((r) => r.id)).toEqual([...first, ...last].map((e) => e.id));
     expect(all.some((r) => rolledBack.includes(r.id))).toBe(false);
-    // The rolled-back appends consumed seq numbers: the chain verifies across the hole.
-    expect(all.at(-1)!.seq - all[0]!.seq + 1).toBeGreaterThan(all.length);
+    // seq is the tail's + 1 under the lock: the rolled-back appends left no hole.
+    expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => all[0]!.seq + i));
     expect(all[0]!.prev_hash).toBe('0'.repeat(64));
     const head = await db
       .selectFrom('audit_head')
@@ -155,6 +155,20 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     const dump = JSON.stringify(await db.selectFrom('audit_log').selectAll().execute());
     expect(dump).not.toContain(subjectId);
     expect(dump).toContain('"key_version":"a1"');
+  });
+
+  it('an append after a savepoint rolled back an earlier one of the same transaction links to the real tail', async () => {
+    await append(2);
+    const kept = await db.transaction().execute(async (tx) => {
+      const before = await appendAudit(tx, t.ctx.keyring, sampleEvent(1));
+      await sql`savepoint undo_me`.execute(tx);
+      await appendAudit(tx, t.ctx.keyring, sampleEvent(2));
+      await sql`rollback to savepoint undo_me`.execute(tx);
+      const after = await appendAudit(tx, t.ctx.keyring, sampleEvent(3));
+      return [before, after];
+    });
+    expect(kept[1]!.seq).toBe(kept[0]!.seq + 1);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 4 });
   });
 
   it('refuses an event outside the catalog and writes nothing of the transaction', async () => {

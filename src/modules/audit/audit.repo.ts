@@ -4,7 +4,10 @@ import type { ChainRecord } from './chain-hash.js';
 
 /** The audit log's SQL. seq is a bigint: always read as text and turned into a number here. */
 
-/** Transaction-scoped advisory lock that serialises appends (migrations use 7_305_118_001). */
+/**
+ * Transaction-scoped advisory lock that serialises appends while the log has no checkpoint row yet (the first
+ * append ever); afterwards the checkpoint row's lock does (migrations use 7_305_118_001).
+ */
 const AUDIT_APPEND_LOCK = 7_305_118_002;
 
 export interface StoredAuditRow extends ChainRecord {
@@ -17,44 +20,51 @@ export interface ChainHead {
   hash: string;
 }
 
-/** Wait for the append lock; held until the caller's transaction ends. */
-export async function lockAppends(tx: Kysely<DB>): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`.execute(tx);
+/**
+ * Lock the chain for this transaction and read its checkpoint (undefined for an empty log). The checkpoint row's
+ * FOR UPDATE lock serialises appends and, under READ COMMITTED, returns the row as the last append committed
+ * it, in one statement. Before the first append there is no row to lock: the advisory lock serialises those,
+ * and the re-read under it locks the row if a concurrent first append has created it meanwhile.
+ */
+export async function lockHead(tx: Kysely<DB>): Promise<ChainHead | undefined> {
+  const read = async () =>
+    (
+      await sql<{ seq: string; hash: string }>`
+        select seq::text as seq, hash from audit_head where id for update`.execute(tx)
+    ).rows[0];
+  let row = await read();
+  if (!row) {
+    await sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`.execute(tx);
+    row = await read();
+  }
+  return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
 }
 
-/** Under the append lock: the checkpoint to link to (undefined for an empty log) and the next seq. */
-export async function reserveNext(tx: Kysely<DB>): Promise<{ seq: number; head: ChainHead | undefined }> {
-  const r = await sql<{ seq: string; head_seq: string | null; head_hash: string | null }>`
-    select nextval(pg_get_serial_sequence('audit_log', 'seq'))::text as seq,
-           h.seq::text as head_seq, h.hash as head_hash
-    from (select 1) one left join audit_head h on h.id`.execute(tx);
-  const row = r.rows[0];
-  if (!row) throw new Error('audit: no sequence value');
-  return {
-    seq: Number(row.seq),
-    head:
-      row.head_seq !== null && row.head_hash !== null
-        ? { seq: Number(row.head_seq), hash: row.head_hash }
-        : undefined,
-  };
-}
-
-/** Insert the row and move the checkpoint to it, in one statement. */
-export async function insertRowAndCheckpoint(tx: Kysely<DB>, row: StoredAuditRow): Promise<void> {
-  await sql`
+/**
+ * Insert the row and move the checkpoint to it, in one statement, only if the checkpoint is still the row's
+ * prev_hash (the genesis hash for an empty log). False when it is not: the caller's idea of the tail is stale
+ * (a savepoint rolled back an earlier append of this transaction) and nothing was written.
+ */
+export async function insertRowAndCheckpoint(
+  tx: Kysely<DB>,
+  row: StoredAuditRow,
+  genesisHash: string,
+): Promise<boolean> {
+  const r = await sql<{ seq: string }>`
     with ins as (
       insert into audit_log (seq, id, tenant_id, occurred_at, actor_type, actor_id, event_type, subject_ref,
                              key_version, request_id, data, prev_hash, hash)
-      values (${row.seq}, ${row.id}, ${row.tenant_id}, ${row.occurred_at.toISOString()}::timestamptz,
-              ${row.actor_type}, ${row.actor_id}, ${row.event_type}, ${row.subject_ref}, ${row.key_version},
-              ${row.request_id}, ${JSON.stringify(row.data)}::jsonb, ${row.prev_hash}, ${row.hash})
+      select ${row.seq}, ${row.id}, ${row.tenant_id}, ${row.occurred_at.toISOString()}::timestamptz,
+             ${row.actor_type}, ${row.actor_id}, ${row.event_type}, ${row.subject_ref}, ${row.key_version},
+             ${row.request_id}, ${JSON.stringify(row.data)}::jsonb, ${row.prev_hash}, ${row.hash}
+      where coalesce((select hash from audit_head where id), ${genesisHash}) = ${row.prev_hash}
       returning seq, hash
     )
     insert into audit_head (id, seq, hash, updated_at)
     select true, seq, hash, now() from ins
-    on conflict (id) do update set seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at`.execute(
-    tx,
-  );
+    on conflict (id) do update set seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at
+    returning seq::text as seq`.execute(tx);
+  return r.rows.length === 1;
 }
 
 export async function readHead(db: Kysely<DB>): Promise<ChainHead | undefined> {

@@ -4,7 +4,7 @@ import { hashToken, randomToken } from '../../lib/crypto/index.js';
 import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/phone.js';
-import { blindIndex } from '../subjects/index.js';
+import { blindIndex, blindIndexes } from '../subjects/index.js';
 import { bumpCounter } from '../compliance/counters.js';
 import { ERASABLE_SCOPES, type ErasureScope } from './categories.js';
 import { dueDate } from './deadlines.js';
@@ -12,7 +12,7 @@ import { createDsrRepo, type PrivacyRequestRow } from './dsr.repo.js';
 import type { CreateRequestInput, DsrDeps } from './dsr.types.js';
 import { executeRequest } from './execute-request.js';
 import { enqueueNotification } from './notify.js';
-import { auditSubjectRef } from '../audit/index.js';
+import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { newRequestReference } from './references.js';
 import { sealIdentities } from './request-identities.js';
 import { loadSubjectIdentities, messagingRecipient } from './subject-identities.js';
@@ -80,7 +80,16 @@ export async function createRequest(
 
   const verification = input.type === 'opt_out' ? (input.verification ?? 'not_required') : input.verification;
 
-  const open = await repo.findOpen(tx, tenantId, subjectRef, input.type);
+  // The same person's open request, recorded under any held key version.
+  const refs =
+    'externalRef' in input.subject
+      ? [subjectRef]
+      : subjectId
+        ? auditSubjectRefs(deps.keyring, { subjectId })
+        : auditSubjectRefs(deps.keyring, {
+            blindIndexes: blindIndexes(deps.keyring, tenantId, identities[0]!),
+          });
+  const open = await repo.findOpen(tx, tenantId, refs, input.type);
   // Join only a request that asks for the same thing, or a verified one that already covers it: a person's
   // narrow request must never verify someone else's broader one (a staff "delete all" awaiting confirmation).
   const sameAsk = open && (input.type !== 'erasure' || open.scope === scope) && !input.params;
@@ -111,11 +120,12 @@ export async function createRequest(
     type: input.type,
     scope,
     channel: input.channel,
-    status: 'received',
+    // A request its channel verified is stored ready to run (verifyAndExecute below records the verification).
+    status: verification ? 'executing' : 'received',
     subject_id: subjectId ?? null,
     subject_ref: subjectRef,
     regime,
-    verification: null,
+    verification: verification ?? null,
     confirmation_hash: null,
     identities: sealIdentities(deps.keyring, id, identities),
     params:
@@ -126,7 +136,7 @@ export async function createRequest(
     deny_reason: null,
     extension_reason: null,
     received_at: now,
-    verified_at: null,
+    verified_at: verification ? now : null,
     due_at: dueAt,
     original_due_at: dueAt,
     completed_at: null,
@@ -144,7 +154,9 @@ export async function createRequest(
 
   if (verification) {
     return {
-      ...(await verifyAndExecute(tx, deps, { ...row, result: {}, updated_at: now }, verification)),
+      ...(await verifyAndExecute(tx, deps, { ...row, result: {}, updated_at: now }, verification, {
+        stored: true,
+      })),
       joined: false,
     };
   }
@@ -175,19 +187,26 @@ async function askForConfirmation(
   return { id: request.id, reference: request.reference, status: 'awaiting_verification' };
 }
 
+/**
+ * Record the verification and carry the request out. `stored`: the request row was inserted already verified
+ * in this transaction (a channel that proves who is asking), so only the audit event is left to write.
+ */
 export async function verifyAndExecute(
   tx: Kysely<DB>,
   deps: DsrDeps,
   request: PrivacyRequestRow,
   verification: NonNullable<CreateRequestInput['verification']>,
+  opts: { stored?: boolean } = {},
 ): Promise<Omit<CreatedRequest, 'joined'>> {
-  const verifiedAt = deps.clock();
-  await repo.update(tx, request.id, {
-    status: 'verified',
-    verification,
-    verified_at: verifiedAt,
-    confirmation_hash: null,
-  });
+  const verifiedAt = opts.stored && request.verified_at ? request.verified_at : deps.clock();
+  if (!opts.stored) {
+    await repo.update(tx, request.id, {
+      status: 'executing',
+      verification,
+      verified_at: verifiedAt,
+      confirmation_hash: null,
+    });
+  }
   await deps.audit(tx, {
     tenantId: request.tenant_id,
     type: 'request.verified',
@@ -198,9 +217,10 @@ export async function verifyAndExecute(
   });
   const status = await executeRequest(tx, deps, {
     ...request,
-    status: 'verified',
+    status: 'executing',
     verification,
     verified_at: verifiedAt,
+    confirmation_hash: null,
   });
   return { id: request.id, reference: request.reference, status };
 }

@@ -33,24 +33,50 @@ const zero = (): OwnErasureCounts => ({
   data_key: 0,
 });
 
-async function countBySubject(
-  db: Kysely<DB>,
-  table:
-    | 'identities'
-    | 'messages'
-    | 'flow_responses'
-    | 'media'
-    | 'message_statuses'
-    | 'flow_tokens'
-    | 'forward_outbox',
-  subjectId: string,
-): Promise<number> {
-  const row = await db
-    .selectFrom(table)
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('subject_id', '=', subjectId)
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
+/**
+ * The subject row, locked, and what `all` removes, counted in the same statement (each count is an index scan
+ * on the table's subject_id). Undefined when the subject is not there (already erased, or another tenant's).
+ */
+async function lockAndCount(db: Kysely<DB>, tenantId: string, subjectId: string) {
+  const count = (table: string, where = sql``) =>
+    sql<string>`(select count(*) from ${sql.table(table)} where subject_id = ${subjectId} ${where})`;
+  const { rows } = await sql<{
+    has_profile_name: boolean;
+    marketing_opt_out: boolean;
+    identities: string;
+    messages: string;
+    flow_responses: string;
+    media: string;
+    delivery_statuses: string;
+    flow_tokens: string;
+    pending_forwards: string;
+    media_files: string;
+  }>`select s.profile_name is not null as has_profile_name, s.marketing_opt_out,
+      ${count('identities')} as identities, ${count('messages')} as messages,
+      ${count('flow_responses')} as flow_responses, ${count('media')} as media,
+      ${count('message_statuses')} as delivery_statuses, ${count('flow_tokens')} as flow_tokens,
+      ${count('forward_outbox')} as pending_forwards,
+      ${count('media', sql`and storage_key is not null`)} as media_files
+    from subjects s where s.id = ${subjectId} and s.tenant_id = ${tenantId}
+    for update of s`.execute(db);
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    marketingOptOut: r.marketing_opt_out,
+    counts: {
+      ...zero(),
+      profile_name: r.has_profile_name ? 1 : 0,
+      identities: Number(r.identities),
+      messages: Number(r.messages),
+      flow_responses: Number(r.flow_responses),
+      media: Number(r.media),
+      delivery_statuses: Number(r.delivery_statuses),
+      flow_tokens: Number(r.flow_tokens),
+      pending_forwards: Number(r.pending_forwards),
+      media_files: Number(r.media_files),
+      data_key: 1,
+    },
+  };
 }
 
 /**
@@ -78,52 +104,47 @@ export async function eraseOwnData(
   input: { tenantId: string; subjectId: string; scope: ErasureScope; rememberForReengagement?: boolean },
 ): Promise<OwnErasureCounts> {
   const { subjectId, tenantId } = input;
+  if (input.scope === 'all') {
+    const found = await lockAndCount(db, tenantId, subjectId);
+    if (!found) return zero();
+    const { counts } = found;
+    // Stored files are rare (storeMedia): look for their keys only when there are some.
+    if (counts.media_files > 0) counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
+    if (found.marketingOptOut) {
+      await sql`insert into suppressions (tenant_id, kind, blind_index, reason)
+        select tenant_id, kind, blind_index, 'kept_after_erasure' from identities where subject_id = ${subjectId}
+        on conflict do nothing`.execute(db);
+    }
+    if (input.rememberForReengagement) {
+      const indexes = await db
+        .selectFrom('identities')
+        .select('blind_index')
+        .where('subject_id', '=', subjectId)
+        .execute();
+      await rememberErased(
+        db,
+        tenantId,
+        indexes.map((r) => r.blind_index),
+      );
+    }
+    await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
+    // The delete's trigger journals the subject; `shred` also asks for the shred job to run after the commit
+    // (without it, the job's schedule picks the entry up within a minute).
+    if (deps.subjectKeys.shred) await deps.subjectKeys.shred(db, subjectId);
+    else deps.subjectKeys.forget(subjectId);
+    return counts;
+  }
+
   const subject = await db
     .selectFrom('subjects')
-    .select(['id', 'profile_name', 'marketing_opt_out'])
+    .select(['id', 'profile_name'])
     .where('id', '=', subjectId)
     .where('tenant_id', '=', tenantId)
     .forUpdate()
     .executeTakeFirst();
   const counts = zero();
   if (!subject) return counts;
-
   switch (input.scope) {
-    case 'all': {
-      counts.identities = await countBySubject(db, 'identities', subjectId);
-      counts.messages = await countBySubject(db, 'messages', subjectId);
-      counts.flow_responses = await countBySubject(db, 'flow_responses', subjectId);
-      counts.media = await countBySubject(db, 'media', subjectId);
-      counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
-      counts.delivery_statuses = await countBySubject(db, 'message_statuses', subjectId);
-      counts.flow_tokens = await countBySubject(db, 'flow_tokens', subjectId);
-      counts.pending_forwards = await countBySubject(db, 'forward_outbox', subjectId);
-      counts.profile_name = subject.profile_name ? 1 : 0;
-      counts.data_key = 1;
-      if (subject.marketing_opt_out) {
-        await sql`insert into suppressions (tenant_id, kind, blind_index, reason)
-          select tenant_id, kind, blind_index, 'kept_after_erasure' from identities where subject_id = ${subjectId}
-          on conflict do nothing`.execute(db);
-      }
-      if (input.rememberForReengagement) {
-        const indexes = await db
-          .selectFrom('identities')
-          .select('blind_index')
-          .where('subject_id', '=', subjectId)
-          .execute();
-        await rememberErased(
-          db,
-          tenantId,
-          indexes.map((r) => r.blind_index),
-        );
-      }
-      await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
-      // The delete's trigger journals the subject; `shred` also asks for the shred job to run after the commit
-      // (without it, the job's schedule picks the entry up within a minute).
-      if (deps.subjectKeys.shred) await deps.subjectKeys.shred(db, subjectId);
-      else deps.subjectKeys.forget(subjectId);
-      return counts;
-    }
     case 'profile': {
       counts.profile_name = subject.profile_name ? 1 : 0;
       await db.updateTable('subjects').set({ profile_name: null }).where('id', '=', subjectId).execute();

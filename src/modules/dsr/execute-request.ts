@@ -17,15 +17,16 @@ const repo = createDsrRepo();
 export const OWN_STORE = 'flowguard';
 
 /**
- * Carry out a verified request inside the caller's transaction: the own-store part now, one task per
- * data-map system queued in the same transaction. The request completes when every task has.
+ * Carry out a verified request inside the caller's transaction (which holds the request row: it wrote it):
+ * the own-store part now, one task per data-map system queued in the same transaction. The request completes
+ * when every task has: at once when there is no data-map system, else when the last system's task does.
  */
 export async function executeRequest(
   tx: Kysely<DB>,
   deps: DsrDeps,
   request: PrivacyRequestRow,
 ): Promise<PrivacyRequestStatus> {
-  await repo.update(tx, request.id, { status: 'executing' });
+  if (request.status !== 'executing') await repo.update(tx, request.id, { status: 'executing' });
   const identities = requestIdentities(deps.keyring, request);
   const subjectId = request.subject_id;
   const now = deps.clock();
@@ -79,16 +80,22 @@ export async function executeRequest(
       break;
     }
   }
-  await planSystemTasks(tx, deps, request);
-  await repo.upsertTask(tx, {
+  const systems = await planSystemTasks(tx, deps, request);
+  const own = {
     request_id: request.id,
     system_id: OWN_STORE,
     action: request.type,
-    status: 'done',
+    status: 'done' as const,
     counts,
     completed_at: now,
+  };
+  await repo.upsertTask(tx, own);
+  // Tasks just queued hold the request open; without any, it is done now (no need to read back what we wrote).
+  if (systems > 0) return 'executing';
+  return finishIfDone(tx, deps, request.id, {
+    request: { ...request, status: 'executing' },
+    tasks: [{ ...own, queued_at: null }],
   });
-  return finishIfDone(tx, deps, request.id);
 }
 
 const OPTOUT_SOURCE: Record<string, 'stop_keyword' | 'user_preferences' | 'flow' | 'api' | 'cli' | 'admin'> =

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
-import { createDsrRepo } from './dsr.repo.js';
+import { createDsrRepo, type PrivacyRequestRow, type RequestTaskRow } from './dsr.repo.js';
 import type { DsrDeps } from './dsr.types.js';
 import { enqueueNotification } from './notify.js';
 import { messagingRecipient } from './subject-identities.js';
@@ -18,12 +18,14 @@ export async function finishIfDone(
   tx: Kysely<DB>,
   deps: DsrDeps,
   requestId: string,
+  /** The request row (locked by this transaction) and its tasks, when the caller has just written them. */
+  known?: { request: PrivacyRequestRow; tasks: Pick<RequestTaskRow, 'status' | 'queued_at' | 'counts'>[] },
 ): Promise<PrivacyRequestStatus> {
-  const request = await repo.lockById(tx, requestId);
+  const request = known?.request ?? (await repo.lockById(tx, requestId));
   if (!request) return 'failed';
   if (request.status === 'completed' || request.status === 'failed' || request.status === 'denied')
     return request.status;
-  const tasks = await repo.tasks(tx, requestId);
+  const tasks = known?.tasks ?? (await repo.tasks(tx, requestId));
   const dead = tasks.filter((t) => t.status === 'dead');
   // A task still waiting for a dead prerequisite cannot start until that one is replayed: it does not hold
   // the request open (the request fails now and resumes with the replay).

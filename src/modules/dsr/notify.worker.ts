@@ -116,11 +116,12 @@ export async function sendNotification(
 
 export async function startNotifyWorker(ctx: AppContext): Promise<void> {
   const graph = createGraphClient({ baseUrl: ctx.config.graphUrl });
-  await ctx.queue.boss.work<{ notificationId: string }>(
+  const workerId = await ctx.queue.boss.work<{ notificationId: string }>(
     'notify.send',
     { pollingIntervalSeconds: 0.5, batchSize: 1 }, // one per job: a failure must not resend others
     async (jobs: Job<{ notificationId: string }>[]) => {
       for (const job of jobs) await sendNotification(ctx, graph, job.data.notificationId);
     },
   );
+  ctx.queue.wakeOnCommit('notify.send', workerId);
 }

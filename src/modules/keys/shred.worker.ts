@@ -9,8 +9,13 @@ import { SHRED_QUEUE, shredPendingKeys } from './shred-keys.js';
 export async function startShredWorker(ctx: AppContext): Promise<void> {
   const deps = { db: ctx.database.db, keyring: ctx.keyring, keyStore: ctx.keyStore, logger: ctx.logger };
   await ctx.queue.boss.schedule(SHRED_QUEUE, '* * * * *', {}, { tz: 'UTC' });
-  await ctx.queue.boss.work(SHRED_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => {
-    await shredPendingKeys(deps);
-  });
+  const workerId = await ctx.queue.boss.work(
+    SHRED_QUEUE,
+    { pollingIntervalSeconds: 0.5, batchSize: 1 },
+    async () => {
+      await shredPendingKeys(deps);
+    },
+  );
+  ctx.queue.wakeOnCommit(SHRED_QUEUE, workerId);
   await ctx.queue.send(ctx.database.db, SHRED_QUEUE, {});
 }

@@ -21,23 +21,34 @@ export interface ResolvedSubject {
   cipher: FieldCipher;
   /** GDPR Art. 18: processing is restricted; ingest keeps nothing new about this person. */
   restricted: boolean;
+  /** The stored (encrypted) profile name of a subject that existed; null when none is stored. */
+  storedProfileName: string | null;
 }
 
 export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKeys }) {
+  /** The identity rows matching any of these identities (under any held key version), oldest first. */
+  async function matches(db: Kysely<DB>, tenantId: string, identities: Identity[]) {
+    if (identities.length === 0) return [];
+    return (
+      db
+        .selectFrom('identities')
+        .select(['subject_id', 'blind_index'])
+        .where('tenant_id', '=', tenantId)
+        // The kind makes the lookup an index scan on unique (tenant_id, kind, blind_index) rather than a scan of
+        // every identity of the tenant.
+        .where('kind', 'in', [...new Set(identities.map((i) => i.kind))])
+        .where(
+          'blind_index',
+          'in',
+          identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
+        )
+        .orderBy('created_at')
+        .execute()
+    );
+  }
+
   async function find(db: Kysely<DB>, tenantId: string, identities: Identity[]): Promise<string | undefined> {
-    if (identities.length === 0) return undefined;
-    const row = await db
-      .selectFrom('identities')
-      .select('subject_id')
-      .where('tenant_id', '=', tenantId)
-      .where(
-        'blind_index',
-        'in',
-        identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
-      )
-      .orderBy('created_at')
-      .executeTakeFirst();
-    return row?.subject_id;
+    return (await matches(db, tenantId, identities))[0]?.subject_id;
   }
 
   async function addIdentity(
@@ -69,25 +80,44 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     /**
      * Find the subject any of these identities belongs to, or create one; identities not yet linked are added.
      * Must run inside the caller's transaction: concurrent first contacts of one person are serialised by a
-     * transaction-scoped advisory lock per blind index, so one person never becomes two subjects.
+     * transaction-scoped advisory lock per blind index (each held version), so one person never becomes two
+     * subjects. A new subject gets `profileName` (encrypted) and, when any of its identities is on the
+     * suppression list (a STOP outlives an erasure), the marketing opt-out, in the insert itself.
      */
-    async findOrCreate(db: Kysely<DB>, tenantId: string, identities: Identity[]): Promise<ResolvedSubject> {
-      const indexes = identities.map((i) => blindIndex(deps.keyring, tenantId, i)).sort();
-      for (const bi of indexes) {
-        await sql`select pg_advisory_xact_lock(hashtextextended(${bi}, 0))`.execute(db);
+    async findOrCreate(
+      db: Kysely<DB>,
+      tenantId: string,
+      identities: Identity[],
+      opts: { profileName?: string | undefined } = {},
+    ): Promise<ResolvedSubject> {
+      // Under every held version: instances switching to a new version lock the same keys as those not yet.
+      // One statement, in sorted order (volatile target-list functions run after the ORDER BY).
+      const indexes = identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i));
+      if (indexes.length > 0) {
+        await sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
+          from unnest(${indexes}::text[]) as k order by k`.execute(db);
       }
-      let subjectId = await find(db, tenantId, identities);
+      const found = await matches(db, tenantId, identities);
+      let subjectId = found[0]?.subject_id;
       let created = false;
       let restricted = false;
+      let storedProfileName: string | null;
       let cipher: FieldCipher | undefined;
       if (!subjectId) {
         subjectId = crypto.randomUUID();
-        await db
-          .insertInto('subjects')
-          .values({ id: subjectId, tenant_id: tenantId, profile_name: null })
-          .execute();
         cipher = await deps.keys.create(db, tenantId, subjectId);
+        const profile = opts.profileName
+          ? cipher.encrypt(opts.profileName, 'subjects', 'profile_name', subjectId)
+          : null;
+        await sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
+          values (${subjectId}, ${tenantId}, ${profile}, ${
+            indexes.length > 0
+              ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
+                  and blind_index = any(${indexes}::text[]))`
+              : false
+          })`.execute(db);
         created = true;
+        storedProfileName = profile;
       } else {
         cipher = await deps.keys.cipher(db, subjectId);
         if (!cipher) throw new Error('subject has no data key');
@@ -95,21 +125,18 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
           .updateTable('subjects')
           .set({ last_seen_at: new Date() })
           .where('id', '=', subjectId)
-          .returning('restricted')
+          .returning(['restricted', 'profile_name'])
           .executeTakeFirst();
         restricted = row?.restricted ?? false;
+        storedProfileName = row?.profile_name ?? null;
       }
-      const known = await db
-        .selectFrom('identities')
-        .select(['kind', 'blind_index'])
-        .where('subject_id', '=', subjectId)
-        .execute();
+      // An identity matched already (to this subject, or to another one: left as it is) is not added again.
+      const linked = new Set(found.map((f) => f.blind_index));
       for (const identity of identities) {
         const all = blindIndexes(deps.keyring, tenantId, identity);
-        if (!known.some((k) => all.includes(k.blind_index)))
-          await addIdentity(db, tenantId, subjectId, cipher, identity);
+        if (!all.some((bi) => linked.has(bi))) await addIdentity(db, tenantId, subjectId, cipher, identity);
       }
-      return { id: subjectId, created, cipher, restricted };
+      return { id: subjectId, created, cipher, restricted, storedProfileName };
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Identity } from '../../lib/phone.js';
-import { blindIndex, type ResolvedSubject } from '../subjects/index.js';
+import type { ResolvedSubject } from '../subjects/index.js';
 import type { Executor, IngestDeps } from './ingest-deps.js';
 
 type Deps = Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring'>;
@@ -16,15 +16,18 @@ export async function resolveSender(
   identities: Identity[],
   profileName: string | undefined,
 ): Promise<ResolvedSubject> {
-  const subject = await deps.subjects.findOrCreate(tx, tenantId, identities);
-  if (profileName) await setProfileName(tx, subject, profileName, subject.created);
-  if (subject.created) await honourSuppression(deps, tx, tenantId, subject.id, identities);
+  const subject = await deps.subjects.findOrCreate(tx, tenantId, identities, { profileName });
+  if (profileName && !subject.created) {
+    await setProfileName(tx, subject, profileName, { stored: subject.storedProfileName });
+  }
   return subject;
 }
 
 /**
- * A contact that came without any keyed event (nothing to de-duplicate by): apply it without touching rows that
- * are already right, so a repeated delivery changes nothing.
+ * A contact that came without any keyed event (nothing to de-duplicate by): it refreshes a person flowguard
+ * knows, without touching rows that are already right, so a repeated delivery changes nothing. It never creates
+ * anyone: a contact card alone is not something the person sent, and as it carries no event id, a copy Meta
+ * delivers again after the person's erasure would otherwise bring them back. Returns the subject it applied to.
  */
 export async function applyStandaloneContact(
   deps: Deps,
@@ -34,7 +37,7 @@ export async function applyStandaloneContact(
   profileName: string | undefined,
 ): Promise<string | undefined> {
   const existing = await deps.subjects.find(tx, tenantId, identities);
-  if (!existing) return (await resolveSender(deps, tx, tenantId, identities, profileName)).id;
+  if (!existing) return undefined;
   const cipher = await deps.subjectKeys.cipher(tx, existing);
   if (!cipher) return undefined; // being erased: add nothing to it
   for (const identity of identities) {
@@ -50,10 +53,11 @@ async function setProfileName(
   tx: Executor,
   subject: Pick<ResolvedSubject, 'id' | 'cipher'>,
   name: string,
-  isNew = false,
+  /** The stored value when the caller has just read it. */
+  known?: { stored: string | null },
 ): Promise<void> {
-  const row = isNew
-    ? undefined
+  const row = known
+    ? { profile_name: known.stored }
     : await tx.selectFrom('subjects').select('profile_name').where('id', '=', subject.id).executeTakeFirst();
   if (row?.profile_name) {
     let current: string | undefined;
@@ -69,27 +73,4 @@ async function setProfileName(
     .set({ profile_name: subject.cipher.encrypt(name, 'subjects', 'profile_name', subject.id) })
     .where('id', '=', subject.id)
     .execute();
-}
-
-async function honourSuppression(
-  deps: Pick<Deps, 'keyring'>,
-  tx: Executor,
-  tenantId: string,
-  subjectId: string,
-  identities: Identity[],
-): Promise<void> {
-  if (identities.length === 0) return;
-  const suppressed = await tx
-    .selectFrom('suppressions')
-    .select('blind_index')
-    .where('tenant_id', '=', tenantId)
-    .where(
-      'blind_index',
-      'in',
-      identities.map((i) => blindIndex(deps.keyring, tenantId, i)),
-    )
-    .executeTakeFirst();
-  if (suppressed) {
-    await tx.updateTable('subjects').set({ marketing_opt_out: true }).where('id', '=', subjectId).execute();
-  }
 }
