@@ -11,6 +11,8 @@ export const errorStatus = {
   /** An admin route that needs the second factor shown recently (step-up): POST /admin/api/session/mfa first. */
   MFA_REQUIRED: 401,
   FORBIDDEN: 403,
+  /** An admin session that may only enrol its authenticator (GET/POST /admin/api/session/enrolment). */
+  MFA_ENROLMENT_REQUIRED: 403,
   NOT_FOUND: 404,
   TENANT_NOT_FOUND: 404,
   SUBJECT_NOT_FOUND: 404,

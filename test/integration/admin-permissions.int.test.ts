@@ -18,6 +18,7 @@ import {
   lastSeq,
   makeRequest,
   signIn,
+  totpAt,
   type TestAdmin,
 } from './admin.fixtures.js';
 
@@ -31,6 +32,8 @@ interface Call {
   body?: unknown;
   /** Use a session of its own (this call ends it). */
   ownSession?: boolean;
+  /** Runs after a successful call (e.g. to keep the principal's new recovery codes). */
+  after?: (body: unknown) => void;
 }
 
 /**
@@ -42,8 +45,10 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
   let t: TestApp;
   const principals: Principal[] = [];
   let codeIndex = 0;
+  /** The app's clock runs ahead by this much: a new TOTP time step for calls that need a fresh code. */
+  let offset = 0;
   beforeAll(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, {}, { clock: () => new Date(Date.now() + offset) });
     for (const role of ADMIN_ROLES) {
       const admin = await createAdmin(t, role);
       principals.push({ kind: 'user', role, admin, auth: await signIn(t, admin) });
@@ -78,6 +83,17 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
     adminStepUp: async (p) => ({ url: '/session/mfa', body: { recovery_code: recoveryCode(p) } }),
     adminSignOut: async () => ({ url: '/session', ownSession: true }),
     adminMe: async () => ({ url: '/me' }),
+    adminRegenerateRecoveryCodes: async (p) => {
+      offset += 30_000;
+      if (p.kind !== 'user') return { url: '/session/recovery-codes', body: { totp: '123456' } };
+      return {
+        url: '/session/recovery-codes',
+        body: { totp: await totpAt(t, p.admin) },
+        after: (body) => {
+          p.admin.recoveryCodes = (body as { recovery_codes: string[] }).recovery_codes;
+        },
+      };
+    },
     adminListRequests: async () => ({ url: '/requests?status=awaiting_verification&limit=5' }),
     adminGetRequest: async () => ({ url: `/requests/${(await makeRequest(t)).id}` }),
     adminApproveRequest: async () => ({
@@ -110,6 +126,7 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
       body: { email: newEmail(), password: 'a long enough password', role: 'auditor' },
     }),
     adminDisableUser: async () => ({ url: `/users/${(await createAdmin(t, 'auditor')).id}/disable` }),
+    adminResetUserMfa: async () => ({ url: `/users/${(await createAdmin(t, 'auditor')).id}/reset-mfa` }),
     adminListTenants: async () => ({ url: '/tenants' }),
     adminListApiKeys: async () => ({ url: '/api-keys' }),
     adminCreateApiKey: async () => ({ url: '/api-keys', body: { name: 'from the matrix', role: 'service' } }),
@@ -119,10 +136,17 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
     adminComplianceSummary: async () => ({ url: '/metrics/summary?days=7' }),
   };
 
-  const guarded = adminRoutes.filter((r) => r.auth !== 'public');
+  /** Routes of an enrolment session only (admin-enrolment.int.test.ts): every principal here is refused. */
+  const enrolmentOnly = adminRoutes.filter((r) => r.auth === 'enrolment');
+  const guarded = adminRoutes.filter((r) => r.auth !== 'public' && r.auth !== 'enrolment');
 
   it('has a valid call for every route, and only sign-in is public', () => {
     expect(adminRoutes.filter((r) => r.auth === 'public').map((r) => r.operationId)).toEqual(['adminSignIn']);
+    expect(enrolmentOnly.map((r) => r.operationId).sort()).toEqual([
+      'adminCancelEnrolment',
+      'adminConfirmEnrolment',
+      'adminGetEnrolment',
+    ]);
     expect(guarded.map((r) => r.operationId).sort()).toEqual(Object.keys(calls).sort());
     // Every permission guards at least one route; every role can do something beyond `me`.
     expect(new Set(guarded.map((r) => r.auth))).toEqual(new Set(PERMISSIONS));
@@ -200,6 +224,7 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
         const want = expected(route, p);
         outcome.push(`${route.method} ${route.path}: ${res.statusCode}`);
         expect(res.statusCode, `${who} ${route.method} ${route.path}: ${res.body.slice(0, 300)}`).toBe(want);
+        if (want < 300) call.after?.(res.json());
         if (want === 403) {
           expect(res.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
           continue;
@@ -221,6 +246,13 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
         }
       }
       expect(outcome.length).toBe(guarded.length);
+      // No principal here has an enrolment session: the enrolment routes refuse them all.
+      for (const route of enrolmentOnly) {
+        const body = route.method === 'POST' ? { totp: '123456' } : undefined;
+        const res = await client(t, p.auth).send(route.method, `${ADMIN_PREFIX}${route.path}`, body);
+        expect(res.statusCode, `${who} ${route.method} ${route.path}`).toBe(403);
+        expect(res.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+      }
     },
   );
 
@@ -239,7 +271,7 @@ describe.each(storeKinds())('the admin permission matrix on %s', (kind) => {
       expect(op).toMatchObject({
         operationId: route.operationId,
         'x-permission': route.auth,
-        'x-mfa': route.auth === 'public' ? 'none' : (route.mfa ?? 'session'),
+        'x-mfa': route.auth === 'public' || route.auth === 'enrolment' ? 'none' : (route.mfa ?? 'session'),
         'x-audit': [...route.audit],
       });
       expect(t.app.hasRoute({ method: route.method, url: `${ADMIN_PREFIX}${route.path}` })).toBe(true);

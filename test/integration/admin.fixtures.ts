@@ -44,8 +44,8 @@ export async function createAdmin(
     tenantId: opts.tenant,
     actor: { type: 'cli' },
   });
-  const secret = new URL(created.otpauth_uri).searchParams.get('secret')!;
-  return { id: created.id, email, password, role, secret, recoveryCodes: created.recovery_codes };
+  const secret = new URL(created.otpauth_uri!).searchParams.get('secret')!;
+  return { id: created.id, email, password, role, secret, recoveryCodes: created.recovery_codes! };
 }
 
 /** The TOTP code of the app's clock now (or `at`). */

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error's `reason` detail, where it has one (`code`: a wrong second-factor code). */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -44,14 +46,17 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
     cache: 'no-store',
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  const data = (await res.json().catch(() => ({}))) as {
+    error?: { code?: string; message?: string; reason?: string };
+  };
   if (!res.ok) {
     const code = data.error?.code ?? `HTTP_${res.status}`;
-    if (res.status === 401 && path !== '/session') {
+    // A wrong code at sign-in, step-up or enrolment, or a second factor that is not fresh, keeps the session.
+    if (res.status === 401 && !path.startsWith('/session') && code !== 'MFA_REQUIRED') {
       csrf = null;
       onUnauthenticated();
     }
-    throw new ApiError(res.status, code, data.error?.message ?? res.statusText);
+    throw new ApiError(res.status, code, data.error?.message ?? res.statusText, data.error?.reason);
   }
   return data as T;
 }
@@ -63,6 +68,19 @@ export interface Me {
   role: string;
   tenant: string | null;
   permissions: string[];
+  /** Until when decisions that need a fresh second factor (approve) go through without a code. */
+  mfa_fresh_until: string | null;
+}
+
+/** The authenticator to enrol (an enrolment session only). */
+export interface Enrolment {
+  otpauth_uri: string;
+  secret: string;
+  issuer: string;
+  account: string;
+  digits: number;
+  period: number;
+  expires_at: string;
 }
 
 export interface RequestSummary {

@@ -1,14 +1,20 @@
 import { api, ApiError, setCsrf, whenSignedOut, type Me } from './api.js';
 import { h, setStatus } from './dom.js';
+import { accountView } from './views/account.js';
 import { auditView } from './views/audit.js';
 import { dlqView } from './views/dlq.js';
+import { enrolView } from './views/enrol.js';
 import { loginView } from './views/login.js';
 import { metricsView } from './views/metrics.js';
 import { queueView } from './views/queue.js';
 import { requestView } from './views/request.js';
 import './style.css';
+import './dialogs.css';
 
-/** The dashboard: a hash router over the admin API. Screens are offered by the signed-in role's permissions. */
+/**
+ * The dashboard: a hash router over the admin API. Screens are offered by the signed-in role's permissions. A
+ * session that may only enrol an authenticator (403 MFA_ENROLMENT_REQUIRED) gets the set-up screen and nothing else.
+ */
 
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
@@ -20,6 +26,7 @@ const SCREENS = [
   { path: 'dlq', label: 'Dead letters', perm: 'dlq.read' },
   { path: 'audit', label: 'Audit', perm: 'audit.verify' },
   { path: 'metrics', label: 'Metrics', perm: 'metrics.read' },
+  { path: 'account', label: 'Account', perm: 'me.read' },
 ] as const;
 
 const can = (perm: string) => me?.permissions.includes(perm) ?? false;
@@ -28,7 +35,19 @@ function signedOut(): void {
   me = null;
   nav.replaceChildren();
   who.replaceChildren();
-  loginView(main, () => void start());
+  loginView(main, (enrol) => void (enrol ? enrol_() : start()));
+}
+
+/** The set-up of an authenticator: no navigation, no other screen, until it is confirmed or given up. */
+async function enrol_(): Promise<void> {
+  me = null;
+  nav.replaceChildren();
+  who.replaceChildren();
+  try {
+    await enrolView(main, () => void start(), signedOut);
+  } catch {
+    signedOut();
+  }
 }
 
 function renderChrome(current: string): void {
@@ -69,10 +88,11 @@ async function route(): Promise<void> {
   }
   renderChrome(target.path);
   try {
-    if (target.path === 'requests' && id) await requestView(main, id);
+    if (target.path === 'requests' && id) await requestView(main, id, me);
     else if (target.path === 'requests') await queueView(main, params);
     else if (target.path === 'dlq') await dlqView(main);
-    else if (target.path === 'audit') await auditView(main, can('audit.read'));
+    else if (target.path === 'audit') await auditView(main, can('audit.read'), params);
+    else if (target.path === 'account') accountView(main, me, () => void route());
     else await metricsView(main, params);
     main.focus({ preventScroll: true });
   } catch (err) {
@@ -86,8 +106,9 @@ async function route(): Promise<void> {
 async function start(): Promise<void> {
   try {
     me = await api<Me>('GET', '/me');
-  } catch {
-    signedOut();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'MFA_ENROLMENT_REQUIRED') await enrol_();
+    else signedOut();
     return;
   }
   await route();

@@ -21,5 +21,10 @@ export function emailIndex(keyring: Pick<Keyring, 'hmac'>, email: string): strin
   return keyring.hmac('blind-index', `admin-email:${email.trim().toLowerCase()}`);
 }
 
+/** The index under every held blind-index key version: lookups find admins not yet re-indexed. */
+export function emailIndexes(keyring: Pick<Keyring, 'hmacAll'>, email: string): string[] {
+  return keyring.hmacAll('blind-index', `admin-email:${email.trim().toLowerCase()}`);
+}
+
 export const emailAad = (userId: string) => `admin_users.email.${userId}`;
 export const totpAad = (userId: string) => `admin_users.totp_secret.${userId}`;

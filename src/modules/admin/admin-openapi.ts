@@ -29,11 +29,13 @@ function parameters(route: AdminRoute): JsonSchema[] {
     if (!schema) continue;
     const s = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, prop] of Object.entries(s.properties ?? {})) {
+      const { description, ...schemaOnly } = prop;
       out.push({
         name,
         in: where,
         required: where === 'path' || (s.required ?? []).includes(name),
-        schema: prop,
+        ...(typeof description === 'string' ? { description } : {}),
+        schema: schemaOnly,
       });
     }
   }
@@ -42,6 +44,7 @@ function parameters(route: AdminRoute): JsonSchema[] {
 
 function operation(route: AdminRoute): JsonSchema {
   const isPublic = route.auth === 'public';
+  const enrolment = route.auth === 'enrolment';
   const responses: Record<string, unknown> = {
     [String(route.status ?? 200)]: isFile(route.response)
       ? { description: 'The file', content: Object.fromEntries(route.response.file.map((t) => [t, {}])) }
@@ -51,14 +54,19 @@ function operation(route: AdminRoute): JsonSchema {
         },
   };
   if (route.body || route.query) responses['400'] = errorRef('Body or query not valid');
-  if (!isPublic) {
+  if (enrolment) {
+    responses['401'] = errorRef('No live session (an enrolment session ends 15 minutes after sign-in)');
+    responses['403'] = errorRef(
+      'Not an enrolment session (already enrolled, or an API key), or (state-changing) missing/wrong X-CSRF-Token',
+    );
+  } else if (!isPublic) {
     responses['401'] = errorRef(
       route.mfa === 'fresh'
         ? 'Not signed in, session expired, or (MFA_REQUIRED) the second factor is older than 15 minutes'
         : 'Not signed in or session expired',
     );
     responses['403'] = errorRef(
-      `Role lacks \`${route.auth}\`, outside your tenant, or (state-changing) missing/wrong X-CSRF-Token`,
+      `Role lacks \`${route.auth}\`, outside your tenant, (MFA_ENROLMENT_REQUIRED) a session that may only enrol its authenticator, or (state-changing) missing/wrong X-CSRF-Token`,
     );
   }
   if (route.params) responses['404'] = errorRef('No such resource in your tenant');
@@ -68,9 +76,11 @@ function operation(route: AdminRoute): JsonSchema {
   }
   const security = isPublic
     ? []
-    : can({ kind: 'api_key' }, route.auth as Permission)
-      ? [{ adminSession: [] }, { apiKey: [] }]
-      : [{ adminSession: [] }];
+    : enrolment
+      ? [{ adminSession: [] }]
+      : can({ kind: 'api_key' }, route.auth as Permission)
+        ? [{ adminSession: [] }, { apiKey: [] }]
+        : [{ adminSession: [] }];
   return {
     operationId: route.operationId,
     summary: route.summary,
@@ -78,7 +88,7 @@ function operation(route: AdminRoute): JsonSchema {
     tags: [`admin/${route.tag}`],
     security,
     'x-permission': route.auth,
-    'x-mfa': isPublic ? 'none' : (route.mfa ?? 'session'),
+    'x-mfa': isPublic || enrolment ? 'none' : (route.mfa ?? 'session'),
     'x-audit': route.audit,
     ...(parameters(route).length ? { parameters: parameters(route) } : {}),
     ...(route.body
@@ -109,6 +119,6 @@ export const adminSecuritySchemes = {
     in: 'cookie',
     name: 'fg_admin_session',
     description:
-      'Set by POST /admin/api/session (password + TOTP or recovery code). State-changing requests also need `X-CSRF-Token` (returned at sign-in, and in the readable `fg_admin_csrf` cookie).',
+      'Set by POST /admin/api/session (password + TOTP or recovery code). State-changing requests also need `X-CSRF-Token` (returned at sign-in, and in the readable `fg_admin_csrf` cookie). An admin without an authenticator gets an enrolment session from the password alone: it may only use the `x-permission: enrolment` routes (every other route is 403 `MFA_ENROLMENT_REQUIRED`).',
   },
 };

@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import type { AuditEventType } from '../audit/index.js';
-import type { AdminDeps, AdminPrincipal } from './admin.types.js';
-import { authenticateAdmin, checkCsrf, checkMfaFresh } from './authenticate-admin.js';
+import type { AdminDeps, AdminPrincipal, EnrolmentPrincipal } from './admin.types.js';
+import { authenticateAdmin, authenticateEnrolment, checkCsrf, checkMfaFresh } from './authenticate-admin.js';
 import { can, type Permission } from './permissions.js';
 
 /**
  * The admin API's route builder: each route is declared once, with its auth (one permission from the matrix,
- * or `public` for sign-in only), MFA freshness, path/query/body schemas, response schema and the audit events
+ * `public` for sign-in only, or `enrolment` for the routes an enrolment-only session may use), MFA freshness, path/query/body schemas, response schema and the audit events
  * its use case writes; registration and the OpenAPI document are both derived from the declaration.
  *
  * Order of checks: authenticate (401) → CSRF for state-changing session requests (403) → permission (403) →
@@ -20,7 +20,7 @@ export const ADMIN_PREFIX = '/admin/api';
 
 type Schema = z.ZodType | undefined;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
-export type AdminAuth = Permission | 'public';
+export type AdminAuth = Permission | 'public' | 'enrolment';
 export type AdminTag =
   | 'session'
   | 'requests'
@@ -34,7 +34,7 @@ export type AdminTag =
   | 'health';
 
 export interface AdminHandlerInput<A extends AdminAuth, P, Q, B> {
-  principal: A extends 'public' ? undefined : AdminPrincipal;
+  principal: A extends 'public' ? undefined : A extends 'enrolment' ? EnrolmentPrincipal : AdminPrincipal;
   params: P;
   query: Q;
   body: B;
@@ -140,8 +140,13 @@ async function authorise(
   route: AdminRoute,
   req: FastifyRequest,
   deps: AdminDeps,
-): Promise<AdminPrincipal | undefined> {
+): Promise<AdminPrincipal | EnrolmentPrincipal | undefined> {
   if (route.auth === 'public') return undefined;
+  if (route.auth === 'enrolment') {
+    const enrolling = await authenticateEnrolment(req, deps);
+    if (route.method !== 'GET') checkCsrf(req, enrolling);
+    return enrolling;
+  }
   const principal = await authenticateAdmin(req, deps);
   if (route.method !== 'GET') checkCsrf(req, principal);
   const holder =
@@ -163,7 +168,7 @@ export function registerAdminRoute(app: FastifyInstance, route: AdminRoute, deps
       void reply.header('cache-control', 'no-store');
       const principal = await authorise(route, req, deps);
       const input = {
-        principal: principal as AdminPrincipal,
+        principal,
         params: parseParams(route.params, req.params),
         query: parseQuery(route.query, req.query),
         body: parseBody(route.body, req),

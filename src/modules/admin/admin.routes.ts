@@ -7,6 +7,7 @@ import type { AdminDeps } from './admin.types.js';
 import { auditRoutes } from './routes/audit.routes.js';
 import { installationRoutes } from './routes/installation.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
+import { mfaRoutes } from './routes/mfa.routes.js';
 import { opsRoutes } from './routes/ops.routes.js';
 import { requestRoutes } from './routes/requests.routes.js';
 import { sessionRoutes } from './routes/session.routes.js';
@@ -14,6 +15,7 @@ import { sessionRoutes } from './routes/session.routes.js';
 /** Every admin API route, declared once (the OpenAPI document and the permission-matrix test walk this list). */
 export const adminRoutes: readonly AdminRoute[] = [
   ...sessionRoutes,
+  ...mfaRoutes,
   ...requestRoutes,
   ...opsRoutes,
   ...auditRoutes,

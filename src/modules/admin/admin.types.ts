@@ -17,6 +17,17 @@ export type AdminPrincipal =
     }
   | { kind: 'api_key'; keyId: string; tenantId: string };
 
+/**
+ * A session that has shown the password of an admin without an authenticator: it may only enrol one
+ * (`auth: 'enrolment'` routes); every other route refuses it.
+ */
+export interface EnrolmentPrincipal {
+  kind: 'enrolment';
+  userId: string;
+  tenantId: string | undefined;
+  session: { idHash: string; csrfHash: string; expiresAt: Date };
+}
+
 /** What the admin use cases need from the process. */
 export type AdminDeps = Pick<
   AppContext,

@@ -17,6 +17,11 @@ export interface CreateAdminUserInput {
   role: unknown;
   /** undefined: a global admin. */
   tenantId?: string | undefined;
+  /**
+   * true: no authenticator now; the admin enrols one at the first sign-in (scanning a QR code in the dashboard),
+   * so no one else ever sees its secret or recovery codes. Default false: enrolled now, with the URI returned.
+   */
+  enrolAtSignIn?: boolean | undefined;
   actor: Actor;
 }
 
@@ -25,16 +30,20 @@ export interface CreatedAdminUser {
   email: string;
   role: AdminRole;
   tenant: string | null;
+  /** false: the admin enrols an authenticator at the first sign-in (no URI, no codes here). */
+  mfa_enrolled: boolean;
   /** Shown once: the authenticator enrolment (render it as a QR code or type the secret in). */
-  otpauth_uri: string;
+  otpauth_uri?: string;
   /** Shown once: ten one-time codes for when the authenticator is lost. */
-  recovery_codes: string[];
+  recovery_codes?: string[];
 }
 
 /**
  * Create an admin: argon2id password, a new TOTP secret (sealed) and ten recovery codes (hashed). MFA is not
- * optional: the first sign-in already needs a code from the authenticator. The user, its codes and the
- * `admin_user.created` event are written in one transaction.
+ * optional. By default the returned `otpauth://` URI is the enrolment (the admin counts as enrolled, and the
+ * first sign-in already needs a code from the authenticator). With `enrolAtSignIn` nothing is returned but the
+ * account: the first sign-in with the password opens an enrolment session (QR code, first code, recovery codes).
+ * The user, its codes and the `admin_user.created` event are written in one transaction.
  */
 export async function createAdminUser(
   db: Kysely<DB>,
@@ -61,8 +70,9 @@ export async function createAdminUser(
   }
   const id = crypto.randomUUID();
   const passwordHash = await hashPassword(password);
+  const enrolNow = input.enrolAtSignIn !== true;
   const secret = newTotpSecret();
-  const codes = newRecoveryCodes();
+  const codes = enrolNow ? newRecoveryCodes() : [];
   const index = emailIndex(deps.keyring, email);
   const now = deps.clock();
   await db.transaction().execute(async (tx) => {
@@ -87,17 +97,20 @@ export async function createAdminUser(
         updated_at: now,
         last_login_at: null,
         disabled_at: null,
+        mfa_enrolled_at: enrolNow ? now : null,
       })
       .execute();
-    await tx
-      .insertInto('admin_recovery_codes')
-      .values(codes.map((c) => ({ user_id: id, code_hash: hashRecoveryCode(c), used_at: null })))
-      .execute();
+    if (codes.length > 0) {
+      await tx
+        .insertInto('admin_recovery_codes')
+        .values(codes.map((c) => ({ user_id: id, code_hash: hashRecoveryCode(c), used_at: null })))
+        .execute();
+    }
     await deps.audit(tx, {
       tenantId: input.tenantId ?? (await defaultTenantId(tx)),
       type: 'admin_user.created',
       actor: input.actor,
-      data: { admin_id: id, role, global: input.tenantId === undefined },
+      data: { admin_id: id, role, global: input.tenantId === undefined, mfa_enrolled: enrolNow },
     });
   });
   return {
@@ -105,7 +118,7 @@ export async function createAdminUser(
     email,
     role,
     tenant: input.tenantId ?? null,
-    otpauth_uri: totpUri(secret, email),
-    recovery_codes: codes,
+    mfa_enrolled: enrolNow,
+    ...(enrolNow ? { otpauth_uri: totpUri(secret, email), recovery_codes: codes } : {}),
   };
 }

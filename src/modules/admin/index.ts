@@ -5,3 +5,4 @@ export type { AdminDeps, AdminPrincipal } from './admin.types.js';
 export { createAdminUser, type CreatedAdminUser } from './create-admin-user.js';
 export { ADMIN_ROLES, can, PERMISSIONS, type AdminRole, type Permission } from './permissions.js';
 export { PASSWORD_MIN_LENGTH } from './passwords.js';
+export { findAdminIdByEmail, resetAdminMfa } from './users/reset-admin-mfa.js';

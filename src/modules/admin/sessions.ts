@@ -12,6 +12,8 @@ import type { DB } from '../../lib/db/schema.js';
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
 export const MFA_FRESH_MS = 15 * 60_000;
+/** An enrolment session (password shown, authenticator not yet confirmed) lasts at most this long. */
+export const ENROLMENT_SESSION_MS = 15 * 60_000;
 /** `last_seen_at` is written at most this often per session (idle expiry stays accurate to a minute). */
 const TOUCH_MS = 60_000;
 
@@ -19,12 +21,25 @@ export interface NewSession {
   id: string;
   csrfToken: string;
   expiresAt: Date;
+  /** The session's absolute lifetime: the cookies' Max-Age. */
+  lifetimeSeconds: number;
 }
 
-export async function startSession(tx: Kysely<DB>, userId: string, now: Date): Promise<NewSession> {
+/**
+ * A new session of a user. `enrolment`: the user has shown the password but has no authenticator yet: the
+ * session may only enrol one (every other route is 403 MFA_ENROLMENT_REQUIRED) and ends after 15 minutes.
+ */
+export async function startSession(
+  tx: Kysely<DB>,
+  userId: string,
+  now: Date,
+  opts: { enrolment?: boolean } = {},
+): Promise<NewSession> {
   const id = randomToken(32);
   const csrfToken = randomToken(32);
-  const expiresAt = new Date(now.getTime() + SESSION_ABSOLUTE_MS);
+  const enrolment = opts.enrolment ?? false;
+  const lifetime = enrolment ? ENROLMENT_SESSION_MS : SESSION_ABSOLUTE_MS;
+  const expiresAt = new Date(now.getTime() + lifetime);
   await tx
     .insertInto('admin_sessions')
     .values({
@@ -36,16 +51,20 @@ export async function startSession(tx: Kysely<DB>, userId: string, now: Date): P
       expires_at: expiresAt,
       mfa_at: now,
       ended_at: null,
+      enrolment,
     })
     .execute();
-  return { id, csrfToken, expiresAt };
+  return { id, csrfToken, expiresAt, lifetimeSeconds: lifetime / 1000 };
 }
 
 export interface LiveSession {
   idHash: string;
   csrfHash: string;
   mfaAt: Date;
-  user: { id: string; role: string; tenantId: string | null };
+  expiresAt: Date;
+  /** An enrolment-only session (see startSession). */
+  enrolment: boolean;
+  user: { id: string; role: string; tenantId: string | null; mfaEnrolled: boolean };
 }
 
 /** The live session behind a cookie value, touched; undefined when unknown, ended, expired or its user disabled. */
@@ -66,7 +85,9 @@ export async function findLiveSession(
       's.last_seen_at',
       's.expires_at',
       's.ended_at',
+      's.enrolment',
       'u.id as user_id',
+      'u.mfa_enrolled_at',
       'u.role',
       'u.tenant_id',
       'u.disabled_at',
@@ -84,7 +105,14 @@ export async function findLiveSession(
     idHash,
     csrfHash: row.csrf_hash,
     mfaAt: new Date(row.mfa_at),
-    user: { id: row.user_id, role: row.role, tenantId: row.tenant_id },
+    expiresAt: new Date(row.expires_at),
+    enrolment: row.enrolment,
+    user: {
+      id: row.user_id,
+      role: row.role,
+      tenantId: row.tenant_id,
+      mfaEnrolled: row.mfa_enrolled_at !== null,
+    },
   };
 }
 
@@ -99,7 +127,7 @@ export async function endSession(tx: Kysely<DB>, idHash: string, now: Date): Pro
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** End every live session of a user (disabled); how many were live. */
+/** End every live session of a user (disabled, MFA reset or enrolled); how many were live. */
 export async function endUserSessions(tx: Kysely<DB>, userId: string, now: Date): Promise<number> {
   const r = await tx
     .updateTable('admin_sessions')

@@ -97,8 +97,21 @@ export function createTenantRegistry(deps: {
     loadedAt = Date.now();
   }
 
+  let reloading: Promise<void> | undefined;
+  /**
+   * Past `refreshMs` the tenants are read again in the background, and this call is served from memory: the
+   * caller may be inside a transaction (a request carried out reads its tenant's settings), and on the embedded
+   * store that transaction holds the only session, so waiting here for the read would wait forever. Only the
+   * very first load is waited for.
+   */
   async function fresh(): Promise<void> {
-    if (Date.now() - loadedAt > refreshMs) await reload();
+    if (Date.now() - loadedAt <= refreshMs) return;
+    reloading ??= reload()
+      .catch(() => undefined) // the next call tries again
+      .finally(() => {
+        reloading = undefined;
+      });
+    if (loadedAt === 0) await reloading;
   }
 
   return {

@@ -1,5 +1,8 @@
 import { api } from '../api.js';
 import { fmtTime, h, setStatus, table } from '../dom.js';
+import { pageOf, pager } from '../pager.js';
+
+const PAGE_SIZE = 50;
 
 interface AuditEvent {
   seq: number;
@@ -9,8 +12,8 @@ interface AuditEvent {
   request_id: string | null;
 }
 
-/** The audit log: verify the hash chain, and the newest events (types and ids only). */
-export async function auditView(main: HTMLElement, canRead: boolean): Promise<void> {
+/** The audit log: verify the hash chain, and the events newest first (types and ids only), a page at a time. */
+export async function auditView(main: HTMLElement, canRead: boolean, params: URLSearchParams): Promise<void> {
   const result = h('p', { id: 'verify-result', role: 'status', 'aria-live': 'polite' });
   const button = h('button', { type: 'button', id: 'verify' }, 'Verify the chain');
   button.addEventListener('click', () => {
@@ -36,15 +39,23 @@ export async function auditView(main: HTMLElement, canRead: boolean): Promise<vo
   const list = h('div', {});
   main.replaceChildren(h('h1', {}, 'Audit log'), h('div', { class: 'card' }, button, result), list);
   if (!canRead) return;
-  const { events } = await api<{ events: AuditEvent[] }>('GET', '/audit?limit=50');
+  const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const { cursor } = pageOf(params, 'before');
+  if (cursor && /^\d+$/.test(cursor)) q.set('before', cursor);
+  const { events, next_before } = await api<{ events: AuditEvent[]; next_before: number | null }>(
+    'GET',
+    `/audit?${q}`,
+  );
+  const first = events[0]?.seq;
+  const last = events.at(-1)?.seq;
   list.replaceChildren(
     table(
-      'Newest 50 events',
+      first === undefined ? 'No events' : `Events ${first} to ${last ?? first}, newest first`,
       ['Seq', 'Time', 'Event', 'Actor', 'Request'],
       events.map((e) =>
         h(
           'tr',
-          {},
+          { 'data-seq': e.seq },
           h('td', {}, String(e.seq)),
           h('td', {}, fmtTime(e.occurred_at)),
           h('td', {}, e.event_type),
@@ -57,5 +68,6 @@ export async function auditView(main: HTMLElement, canRead: boolean): Promise<vo
         ),
       ),
     ),
+    pager('audit', params, 'before', next_before, 'Audit log'),
   );
 }

@@ -1,8 +1,11 @@
 import { api, ApiError, setCsrf } from '../api.js';
 import { h, setStatus } from '../dom.js';
 
-/** Sign-in: e-mail, password and a TOTP code, or a one-time recovery code instead of the code. */
-export function loginView(main: HTMLElement, done: () => void): void {
+/**
+ * Sign-in: e-mail, password and a TOTP code, or a one-time recovery code instead of the code. An admin without
+ * an authenticator yet leaves the code empty and is taken to set one up (`done(true)`).
+ */
+export function loginView(main: HTMLElement, done: (enrol: boolean) => void): void {
   const email = h('input', {
     id: 'email',
     name: 'email',
@@ -24,18 +27,17 @@ export function loginView(main: HTMLElement, done: () => void): void {
     autocomplete: 'one-time-code',
     pattern: '[0-9]{6}',
     maxlength: 6,
-    required: true,
     'aria-describedby': 'totp-hint',
   });
   const useRecovery = h('input', { id: 'use-recovery', type: 'checkbox' });
   const codeLabel = h('label', { for: 'totp' }, 'Authenticator code');
-  const hint = h('small', { id: 'totp-hint' }, 'The 6-digit code from your authenticator app.');
+  const TOTP_HINT =
+    'The 6-digit code from your authenticator app. Not set up yet? Leave it empty: you will set it up next.';
+  const hint = h('small', { id: 'totp-hint' }, TOTP_HINT);
   useRecovery.addEventListener('change', () => {
     const recovery = useRecovery.checked;
     codeLabel.textContent = recovery ? 'Recovery code' : 'Authenticator code';
-    hint.textContent = recovery
-      ? 'One of your one-time recovery codes.'
-      : 'The 6-digit code from your authenticator app.';
+    hint.textContent = recovery ? 'One of your one-time recovery codes.' : TOTP_HINT;
     code.inputMode = recovery ? 'text' : 'numeric';
     if (recovery) {
       code.removeAttribute('pattern');
@@ -68,12 +70,17 @@ export function loginView(main: HTMLElement, done: () => void): void {
     error.textContent = '';
     button.disabled = true;
     setStatus('Signing in…');
-    const second = useRecovery.checked ? { recovery_code: code.value.trim() } : { totp: code.value.trim() };
-    api<{ csrf_token: string; recovery_codes_left?: number }>('POST', '/session', {
-      email: email.value.trim(),
-      password: password.value,
-      ...second,
-    })
+    const typed = code.value.trim();
+    const second = !typed ? {} : useRecovery.checked ? { recovery_code: typed } : { totp: typed };
+    api<{ csrf_token: string; recovery_codes_left?: number; mfa_enrolment_required?: true }>(
+      'POST',
+      '/session',
+      {
+        email: email.value.trim(),
+        password: password.value,
+        ...second,
+      },
+    )
       .then((res) => {
         setCsrf(res.csrf_token);
         password.value = '';
@@ -83,7 +90,7 @@ export function loginView(main: HTMLElement, done: () => void): void {
             ? `Signed in. ${res.recovery_codes_left} recovery codes left.`
             : 'Signed in.',
         );
-        done();
+        done(res.mfa_enrolment_required === true);
       })
       .catch((err: unknown) => {
         const msg =

@@ -1,5 +1,6 @@
-import { api, type RequestDetail } from '../api.js';
+import { api, type Me, type RequestDetail } from '../api.js';
 import { deadlineClass, fmtTime, h, setStatus, table } from '../dom.js';
+import { requestActions } from './request-actions.js';
 
 /** Ids, enums, times and counts only: event data is shown as its keys' scalar values (the API holds no PII). */
 function eventData(data: Record<string, unknown>): string {
@@ -9,9 +10,12 @@ function eventData(data: Record<string, unknown>): string {
     .join(' ');
 }
 
-/** One request: its deadline, the per-system tasks (attempts, last error) and its audit timeline. */
-export async function requestView(main: HTMLElement, id: string): Promise<void> {
-  main.replaceChildren(h('p', {}, 'Loading…'));
+/**
+ * One request: its deadline, the decisions the role may take (approve, deny, extend), the per-system tasks
+ * (attempts, last error) and its audit timeline. After a decision the view is shown again, focus on its heading.
+ */
+export async function requestView(main: HTMLElement, id: string, me: Me, after?: string): Promise<void> {
+  if (!after) main.replaceChildren(h('p', {}, 'Loading…'));
   const r = await api<RequestDetail>('GET', `/requests/${encodeURIComponent(id)}`);
   const cls = deadlineClass(r);
   const facts: [string, string][] = [
@@ -65,11 +69,12 @@ export async function requestView(main: HTMLElement, id: string): Promise<void> 
     h('p', {}, h('a', { href: '#/requests' }, '← All requests')),
     h(
       'h1',
-      { id: 'request-title', 'data-status': r.status },
+      { id: 'request-title', 'data-status': r.status, tabindex: -1 },
       `Request ${r.reference} `,
       h('span', { class: `badge st-${r.status}`, id: 'request-status' }, r.status.replaceAll('_', ' ')),
     ),
     ...(cls ? [h('p', { class: `flag ${cls}` }, cls === 'overdue' ? 'Overdue' : 'Due within 3 days')] : []),
+    ...[requestActions(r, me, (msg) => requestView(main, id, me, msg))].filter((a) => a !== null),
     h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     h('h2', {}, 'Systems'),
     systems.length
@@ -82,5 +87,10 @@ export async function requestView(main: HTMLElement, id: string): Promise<void> 
     h('h2', {}, 'Timeline'),
     timeline,
   );
-  setStatus(`Request ${r.reference}: ${r.status.replaceAll('_', ' ')}.`);
+  if (after) {
+    setStatus(after);
+    document.getElementById('request-title')?.focus();
+  } else {
+    setStatus(`Request ${r.reference}: ${r.status.replaceAll('_', ' ')}.`);
+  }
 }

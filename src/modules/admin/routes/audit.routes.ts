@@ -21,8 +21,13 @@ export const auditRoutes = [
         .regex(/^[a-z_]+\.[a-z_]+$/)
         .optional(),
       request_id: z.uuid().optional(),
-      before: z.coerce.number().int().min(1).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
+      before: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('Events with a lower seq only: `next_before` of the previous page; absent: the newest'),
+      limit: z.coerce.number().int().min(1).max(500).default(100).describe('Events per page (1-500)'),
     }),
     response: z.object({
       events: z.array(
@@ -40,7 +45,10 @@ export const auditRoutes = [
           hash: z.string(),
         }),
       ),
-      next_before: z.number().nullable(),
+      next_before: z
+        .number()
+        .nullable()
+        .describe('`before` for the next (older) page; null on the last page'),
     }),
     audit: ['admin.access'],
     handler: ({ principal, query }, deps) => auditPage(deps, principal, query),

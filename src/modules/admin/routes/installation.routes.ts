@@ -9,6 +9,7 @@ import { ADMIN_ROLES } from '../permissions.js';
 import { scopeTenant } from '../tenant-scope.js';
 import { disableAdminUser } from '../users/disable-admin-user.js';
 import { listAdminUsers } from '../users/list-admin-users.js';
+import { resetAdminMfa } from '../users/reset-admin-mfa.js';
 
 const tenantField = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 const apiKeySummary = z.object({
@@ -28,7 +29,7 @@ export const installationRoutes = [
     method: 'GET',
     path: '/users',
     operationId: 'adminListUsers',
-    summary: 'Admin users (e-mail, role, tenant, last sign-in, recovery codes left)',
+    summary: 'Admin users (e-mail, role, tenant, last sign-in, MFA enrolled, recovery codes left)',
     tag: 'users',
     auth: 'users.read',
     response: z.object({
@@ -41,6 +42,7 @@ export const installationRoutes = [
           created_at: z.string(),
           last_login_at: z.string().nullable(),
           disabled_at: z.string().nullable(),
+          mfa_enrolled: z.boolean(),
           recovery_codes_left: z.number(),
         }),
       ),
@@ -52,9 +54,9 @@ export const installationRoutes = [
     method: 'POST',
     path: '/users',
     operationId: 'adminCreateUser',
-    summary: 'Create an admin; returns its TOTP enrolment URI and recovery codes once',
+    summary: 'Create an admin; returns its TOTP enrolment URI and recovery codes once (or enrols at sign-in)',
     description:
-      'Password at least 12 characters (argon2id). Without `tenant` a global owner creates a global admin; an owner bound to a tenant creates admins of that tenant only. Render `otpauth_uri` as a QR code for the new admin.',
+      'Password at least 12 characters (argon2id). Without `tenant` a global owner creates a global admin; an owner bound to a tenant creates admins of that tenant only. By default the admin counts as enrolled: render `otpauth_uri` as a QR code for the new admin. With `enrol_at_sign_in: true` no URI or codes are returned: the new admin scans a QR code in the dashboard at the first sign-in and gets its own recovery codes there.',
     tag: 'users',
     auth: 'users.write',
     mfa: 'fresh',
@@ -63,14 +65,16 @@ export const installationRoutes = [
       password: z.string().max(2048),
       role: z.enum(ADMIN_ROLES),
       tenant: tenantField.optional(),
+      enrol_at_sign_in: z.boolean().optional(),
     }),
     response: z.object({
       id: z.string(),
       email: z.string(),
       role: z.string(),
       tenant: z.string().nullable(),
-      otpauth_uri: z.string(),
-      recovery_codes: z.array(z.string()),
+      mfa_enrolled: z.boolean(),
+      otpauth_uri: z.string().optional(),
+      recovery_codes: z.array(z.string()).optional(),
     }),
     status: 201,
     audit: ['admin_user.created'],
@@ -81,6 +85,7 @@ export const installationRoutes = [
         password: body.password,
         role: body.role,
         tenantId: scopeTenant(principal, body.tenant),
+        enrolAtSignIn: body.enrol_at_sign_in,
         actor: actorOf(principal),
       }),
   }),
@@ -97,6 +102,33 @@ export const installationRoutes = [
     audit: ['admin_user.disabled'],
     errors: { 409: 'You cannot disable yourself' },
     handler: ({ principal, params }, deps) => disableAdminUser(deps, principal, params.id),
+  }),
+  adminRoute({
+    method: 'POST',
+    path: '/users/:id/reset-mfa',
+    operationId: 'adminResetUserMfa',
+    summary: "Reset an admin's MFA (authenticator lost): secret and recovery codes removed, sessions ended",
+    description:
+      'The password stays: at the next sign-in the admin enrols a new authenticator (QR code) and gets new recovery codes.',
+    tag: 'users',
+    auth: 'users.write',
+    mfa: 'fresh',
+    params: idParams,
+    response: z.object({
+      id: z.string(),
+      mfa_enrolled: z.literal(false),
+      sessions_ended: z.number(),
+      recovery_codes_removed: z.number(),
+    }),
+    audit: ['admin_user.mfa_reset'],
+    errors: { 409: 'You cannot reset your own MFA (regenerate your recovery codes instead)' },
+    handler: ({ principal, params }, deps) =>
+      resetAdminMfa(deps, {
+        userId: params.id,
+        tenantId: scopeTenant(principal),
+        selfId: principal.kind === 'user' ? principal.userId : undefined,
+        actor: actorOf(principal),
+      }),
   }),
   adminRoute({
     method: 'GET',

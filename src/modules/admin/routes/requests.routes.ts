@@ -43,10 +43,19 @@ export const requestRoutes = [
       type: z.enum(REQUEST_TYPES).optional(),
       overdue: z.stringbool().optional(),
       due_before: z.iso.datetime({ offset: true }).optional(),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: z.string().max(200).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50).describe('Requests per page (1-200)'),
+      cursor: z
+        .string()
+        .max(200)
+        .optional()
+        .describe(
+          'Where the page starts: `next_cursor` of the previous page (same filters); absent: the first',
+        ),
     }),
-    response: z.object({ requests: z.array(requestSummary), next_cursor: z.string().nullable() }),
+    response: z.object({
+      requests: z.array(requestSummary),
+      next_cursor: z.string().nullable().describe('The next page cursor; null on the last page'),
+    }),
     audit: ['admin.access'],
     handler: ({ principal, query }, deps) => listQueue(deps, principal, query),
   }),

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { AppError, isAppError } from '../../../lib/errors.js';
+import { AppError } from '../../../lib/errors.js';
 import { adminRoute } from '../admin-route.js';
 import { whoAmI } from '../me.js';
 import { PERMISSIONS } from '../permissions.js';
-import { clearedCookies, isSecureRequest, sessionCookies } from '../session-cookie.js';
-import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../sessions.js';
+import { clearedCookies, isSecureRequest } from '../session-cookie.js';
 import { signIn } from '../sign-in.js';
 import { signOut } from '../sign-out.js';
 import { stepUp } from '../step-up.js';
+import { sendSession, withRetryAfter } from './route-helpers.js';
 
 const secondFactor = {
   totp: z.string().max(16).optional(),
@@ -22,7 +22,7 @@ export const sessionRoutes = [
     operationId: 'adminSignIn',
     summary: 'Sign in with e-mail, password and a TOTP code (or a one-time recovery code)',
     description:
-      'Sets the HttpOnly session cookie and returns the CSRF token to send as `X-CSRF-Token` on every state-changing request. Any failure is the same 401; 5 failures for an e-mail or 20 from one address lock it for 15 minutes (429 with Retry-After).',
+      'Sets the HttpOnly session cookie and returns the CSRF token to send as `X-CSRF-Token` on every state-changing request. Any failure is the same 401; 5 failures for an e-mail or 20 from one address lock it for 15 minutes (429 with Retry-After). An admin without an authenticator (created to enrol at sign-in, or after an MFA reset) signs in with the password alone and gets `mfa_enrolment_required: true` and an enrolment session (15 minutes) that may only use `/session/enrolment`.',
     tag: 'session',
     auth: 'public',
     body: z.object({
@@ -36,37 +36,29 @@ export const sessionRoutes = [
       idle_timeout_seconds: z.number(),
       user: z.object({ id: z.string(), role: z.string(), tenant: z.string().nullable() }),
       recovery_codes_left: z.number().optional(),
+      /** The session may only enrol an authenticator (GET, then POST /admin/api/session/enrolment). */
+      mfa_enrolment_required: z.literal(true).optional(),
     }),
     audit: ['admin.login'],
     errors: { 429: 'Too many failed attempts for this e-mail or from this address' },
     handler: async ({ body, req, reply }, deps) => {
-      try {
-        const signedIn = await signIn(deps, {
+      const signedIn = await withRetryAfter(reply, () =>
+        signIn(deps, {
           email: body.email,
           password: body.password,
           totp: body.totp,
           recoveryCode: body.totp === undefined ? body.recovery_code : undefined,
           sourceIp: req.ip,
-        });
-        const secure = isSecureRequest(req, deps.config.server.publicUrl);
-        void reply.header(
-          'set-cookie',
-          sessionCookies(signedIn.session.id, signedIn.session.csrfToken, SESSION_ABSOLUTE_MS / 1000, secure),
-        );
-        return {
-          csrf_token: signedIn.session.csrfToken,
-          expires_at: signedIn.session.expiresAt.toISOString(),
-          idle_timeout_seconds: SESSION_IDLE_MS / 1000,
-          user: signedIn.user,
-          ...(signedIn.recoveryCodesLeft !== undefined
-            ? { recovery_codes_left: signedIn.recoveryCodesLeft }
-            : {}),
-        };
-      } catch (err) {
-        if (isAppError(err, 'RATE_LIMITED'))
-          void reply.header('retry-after', String(err.details.retry_after));
-        throw err;
-      }
+        }),
+      );
+      return {
+        ...sendSession(req, reply, deps, signedIn.session),
+        user: signedIn.user,
+        ...(signedIn.recoveryCodesLeft !== undefined
+          ? { recovery_codes_left: signedIn.recoveryCodesLeft }
+          : {}),
+        ...(signedIn.enrolment ? { mfa_enrolment_required: true as const } : {}),
+      };
     },
   }),
   adminRoute({
@@ -82,17 +74,13 @@ export const sessionRoutes = [
     errors: { 400: 'An API key has no session', 429: 'Too many failed attempts' },
     handler: async ({ principal, body, req, reply }, deps) => {
       if (principal.kind !== 'user') throw new AppError('BAD_REQUEST', {}, 'an API key has no session');
-      try {
-        return await stepUp(deps, principal, {
+      return withRetryAfter(reply, () =>
+        stepUp(deps, principal, {
           totp: body.totp,
           recoveryCode: body.totp === undefined ? body.recovery_code : undefined,
           sourceIp: req.ip,
-        });
-      } catch (err) {
-        if (isAppError(err, 'RATE_LIMITED'))
-          void reply.header('retry-after', String(err.details.retry_after));
-        throw err;
-      }
+        }),
+      );
     },
   }),
   adminRoute({

@@ -11,6 +11,7 @@ export interface AdminUserSummary {
   created_at: string;
   last_login_at: string | null;
   disabled_at: string | null;
+  mfa_enrolled: boolean;
   recovery_codes_left: number;
 }
 
@@ -31,6 +32,7 @@ export async function listAdminUsers(
         'u.created_at',
         'u.last_login_at',
         'u.disabled_at',
+        'u.mfa_enrolled_at',
         (eb) =>
           eb
             .selectFrom('admin_recovery_codes as c')
@@ -58,6 +60,7 @@ export async function listAdminUsers(
         created_at: new Date(r.created_at).toISOString(),
         last_login_at: r.last_login_at ? new Date(r.last_login_at).toISOString() : null,
         disabled_at: r.disabled_at ? new Date(r.disabled_at).toISOString() : null,
+        mfa_enrolled: r.mfa_enrolled_at !== null,
         recovery_codes_left: Number(r.codes_left ?? 0),
       })),
     };
