@@ -4,7 +4,7 @@ import { startConnectorWorker } from '../modules/connectors/connector.worker.js'
 import { startForwardWorker } from '../modules/forwarding/index.js';
 import { startRetentionWorker } from '../modules/retention/index.js';
 import type { AppContext } from './context.js';
-import { startShredWorker } from '../modules/keys/index.js';
+import { startKeyRefresh, startShredWorker } from '../modules/keys/index.js';
 import { startMediaWorkers } from '../modules/media/index.js';
 
 /** Queue workers run by `serve` and `worker`. Each module that owns a queue adds its starter here. */
@@ -26,4 +26,5 @@ addWorker(startConnectorWorker);
 addWorker(startScheduledChecks);
 addWorker(startRetentionWorker);
 addWorker(startShredWorker);
+addWorker(startKeyRefresh);
 addWorker(startMediaWorkers);

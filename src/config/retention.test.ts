@@ -33,6 +33,7 @@ describe('retention and log file settings', () => {
     expect(c.retention.days).toEqual(RETENTION_DEFAULT_DAYS);
     expect(c.retention.days.request_records).toBe(730);
     expect(c.retention.days.audit_log).toBe(2190);
+    expect(c.retention.days.erasure_journal).toBe(35);
     expect(c.retention.cron).toBe('11 * * * *');
     expect(c.retention.batchSize).toBe(1000);
     expect(c.logFile).toBeUndefined();
@@ -52,6 +53,8 @@ describe('retention and log file settings', () => {
     ['request_records', 365, /at least 730 days.*11 CCR 7101/],
     ['audit_log', 700, /at least 730 days/],
     ['processed_events', 3, /at least 7 days.*Meta retries/],
+    ['login_throttle', 0, /at least 1 days.*15-minute window/],
+    ['erasure_journal', 0, /at least 1 days.*restore-replay/],
     ['media', -1, /negative/],
   ])('refuses %s: %i days, naming the setting', (category, days, why) => {
     const message = refusal(`retention:\n  days:\n    ${category}: ${days}\n`);

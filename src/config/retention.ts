@@ -36,6 +36,16 @@ export const RETENTION_DEFAULT_DAYS = {
   outbound_notifications: 1,
   /** Records of alerts already sent (no personal data). */
   alerts_sent: 90,
+  /** Admin sessions, counted from their absolute expiry (ended and idle ones are over by then at the latest). */
+  admin_sessions: 7,
+  /** Admin sign-in throttle counters whose window and lock ran out this long ago. */
+  login_throttle: 1,
+  /**
+   * Erasure journal entries (the database's, once shredded, and the key store's), counted from the erasure: set
+   * it to how long database backups are kept. `restore-replay` needs an entry for as long as a backup taken
+   * before that erasure can still be restored.
+   */
+  erasure_journal: 35,
 } as const;
 
 export type RetentionCategory = keyof typeof RETENTION_DEFAULT_DAYS;
@@ -46,6 +56,11 @@ export const RETENTION_MIN_DAYS: Partial<Record<RetentionCategory, { days: numbe
   processed_events: { days: 7, why: 'Meta retries webhook deliveries for up to 7 days' },
   request_records: { days: 730, why: 'request records are kept at least 24 months (11 CCR 7101)' },
   audit_log: { days: 730, why: 'the audit trail of requests is kept at least 24 months (11 CCR 7101)' },
+  login_throttle: { days: 1, why: 'a shorter period would forget failures inside their 15-minute window' },
+  erasure_journal: {
+    days: 1,
+    why: 'restore-replay needs the journal for as long as a database backup can be restored',
+  },
 };
 
 const days = (category: RetentionCategory) => {

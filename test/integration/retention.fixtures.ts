@@ -33,6 +33,8 @@ export interface Seeded {
   /** Rows that must survive the sweep, by table. */
   kept: { table: string; column: string; value: string }[];
   optedOutIndex: string;
+  /** Key store erasure journal entries: one past the backup retention, one within it. */
+  keyStoreJournal: { expired: string; kept: string };
 }
 
 export async function seedEveryCategory(t: TestApp): Promise<Seeded> {
@@ -256,9 +258,11 @@ export async function seedEveryCategory(t: TestApp): Promise<Seeded> {
       .values({ request_id: requestId, system_id: 'crm', body: 'v1.sealed', expires_at: expires })
       .execute();
   }
+  const keyStoreJournal = await seedOperational(t, keep);
   return {
     people,
     kept,
+    keyStoreJournal,
     optedOutIndex: blindIndex(t.ctx.keyring, tenant, phoneOf(people.optedOut.p)),
     expired: {
       processed_events: 3,
@@ -275,7 +279,95 @@ export async function seedEveryCategory(t: TestApp): Promise<Seeded> {
       erased_identities: 3,
       inactive_contacts: 1,
       request_records: 1,
+      admin_sessions: 1,
+      login_throttle: 1,
+      erasure_journal: 1,
+      key_store_journal: 1,
       audit_log: 0,
     },
   };
+}
+
+/** Admin sessions and sign-in counters that are over, and erasure journal entries older than the backups. */
+async function seedOperational(
+  t: TestApp,
+  keep: (table: string, column: string, value: string) => void,
+): Promise<Seeded['keyStoreJournal']> {
+  const db = t.ctx.database.db;
+  const adminId = uuid();
+  await db
+    .insertInto('admin_users')
+    .values({
+      id: adminId,
+      tenant_id: null,
+      email_index: key(),
+      email: 'v1.sealed',
+      role: 'operator',
+      password_hash: 'x',
+      totp_secret: 'v1.sealed',
+    })
+    .execute();
+  for (const days of [8, 1]) {
+    const idHash = key();
+    const signedIn = ago(days + 0.5);
+    await db
+      .insertInto('admin_sessions')
+      .values({
+        id_hash: idHash,
+        user_id: adminId,
+        csrf_hash: key(),
+        created_at: signedIn,
+        last_seen_at: signedIn,
+        expires_at: ago(days),
+        mfa_at: signedIn,
+        ended_at: days === 8 ? signedIn : null,
+      })
+      .execute();
+    if (days === 1) keep('admin_sessions', 'id_hash', idHash);
+  }
+  // Spent counters go; a lock still running, or a window still open, stays.
+  for (const [windowDays, lockedUntil] of [
+    [2, null],
+    [2, ago(-0.01)],
+    [0.001, null],
+  ] as const) {
+    const k = key();
+    await db
+      .insertInto('admin_login_throttle')
+      .values({
+        scope: 'source',
+        key: k,
+        failures: 3,
+        window_started_at: ago(windowDays),
+        locked_until: lockedUntil,
+      })
+      .execute();
+    if (windowDays < 1 || lockedUntil) keep('admin_login_throttle', 'key', k);
+  }
+  // Shredded entries past the backup retention (35 days) go; newer ones and pending ones stay.
+  for (const [days, shredded] of [
+    [40, true],
+    [10, true],
+    [40, false],
+  ] as const) {
+    const row = await db
+      .insertInto('erasure_journal')
+      .values({
+        tenant_id: 'default',
+        subject_id: shredded ? null : uuid(),
+        ref: shredded ? key() : null,
+        erased_at: ago(days),
+        shredded_at: shredded ? ago(days) : null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (days === 10 || !shredded) keep('erasure_journal', 'id', row.id);
+  }
+  const expired = crypto.randomBytes(32).toString('hex');
+  const kept = crypto.randomBytes(32).toString('hex');
+  await t.ctx.keyStore.delete([
+    { ref: expired, tenantId: 'default', erasedAt: ago(40) },
+    { ref: kept, tenantId: 'default', erasedAt: ago(10) },
+  ]);
+  return { expired, kept };
 }

@@ -109,6 +109,9 @@ describe.each(storeKinds())('retention sweep on %s', (kind) => {
       expect(`${table} ${r.rows[0]?.n}`).toBe(`${table} 0`);
     }
     expect(await t.ctx.subjectKeys.cipher(db(), gone)).toBeUndefined();
+    // The key store's journal keeps what a database backup still in retention may need.
+    const { expired, kept } = seeded.keyStoreJournal;
+    expect([...(await t.ctx.keyStore.journaled([expired, kept]))]).toEqual([kept]);
     const suppressed = await db()
       .selectFrom('suppressions')
       .select('kind')

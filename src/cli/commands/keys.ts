@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pendingShreds, rotateKeys } from '../../modules/keys/index.js';
+import { pendingShreds, rotateKeys, VERSIONED_PURPOSES } from '../../modules/keys/index.js';
 import { ok } from '../command.js';
 import type { CliDefinition } from '../main.js';
 import { registerStoreCommand } from '../registry.js';
+import { defineHmacKeyCommands } from './keys-hmac.js';
 import { controlsFor, withRunControls } from './run-controls.js';
 
 /** Exit code of a rotation stopped by Ctrl-C (128 + SIGINT): progress is saved, run it again to resume. */
@@ -48,6 +49,15 @@ registerStoreCommand('keys.status', async (ctx) => {
     shreds_pending: await pendingShreds(ctx.database.db),
     blind_index_version: ctx.keyring.hmacVersion('blind-index'),
     audit_key_version: ctx.keyring.hmacVersion('audit-subject'),
+    hmac_versions: Object.fromEntries(
+      VERSIONED_PURPOSES.map((p) => [
+        p,
+        ctx.keyring.hmacVersions(p).map((v) => ({
+          version: v.version,
+          active_from: v.activeFrom?.toISOString() ?? null,
+        })),
+      ]),
+    ),
     rotation: rotation ?? null,
   });
 });
@@ -59,7 +69,7 @@ registerStoreCommand('keys.status', async (ctx) => {
 export const defineKeys: CliDefinition = (program, h) => {
   const keys = program
     .command('keys')
-    .description('key material: the Flows endpoint key pair, master key rotation');
+    .description('key material: the Flows endpoint key pair, master key rotation, HMAC key versions');
   keys
     .command('generate')
     .description('write an RSA-2048 key pair and print the public key with its upload command')
@@ -128,4 +138,5 @@ export const defineKeys: CliDefinition = (program, h) => {
       'where the keys are, how many, their master key version, pending shreds and rotation progress',
     )
     .action(async () => h.setExitCode(await h.runStore('keys.status', {})));
+  defineHmacKeyCommands(keys, h);
 };

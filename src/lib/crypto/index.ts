@@ -1,12 +1,16 @@
 export { DecryptError, open, openText, seal } from './aead.js';
 export {
   createKeyring,
+  FIRST_PURPOSE_VERSION,
   hashToken,
+  hmacVersionOf,
   masterKeyVersion,
   newDataKey,
   randomToken,
   sealPurposeKey,
   timingSafeEqualHex,
+  type HmacPurpose,
+  type HmacVersionInfo,
   type Keyring,
   type SealedPurposeKey,
   type StoredPurpose,

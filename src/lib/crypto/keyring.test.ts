@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DecryptError } from './aead.js';
-import { createKeyring, masterKeyVersion, sealPurposeKey } from './keyring.js';
+import { createKeyring, hmacVersionOf, masterKeyVersion, sealPurposeKey } from './keyring.js';
 
 const master = () => {
   const key = crypto.randomBytes(32);
@@ -81,5 +81,39 @@ describe('keyring with master key versions', () => {
     expect(all[0]).toBe(ring.hmac('blind-index', 'x'));
     expect(all[1]).toBe(base.hmac('blind-index', 'x'));
     expect(ring.hmacAll('event-id', 'x')).toEqual([base.hmac('event-id', 'x')]);
+  });
+
+  it('labels values of later versions, holds a new version for lookups before writing it, and drops a retired one', () => {
+    const m = master();
+    const ring = createKeyring(m.key, m.version);
+    const first = ring.hmac('blind-index', 'x');
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(hmacVersionOf('blind-index', first)).toBe('b1');
+
+    // Written from a minute on: searched at once, not yet written.
+    const later = ring.sealNewPurposeKey('blind-index', new Date(Date.now() + 60_000));
+    expect(later).toMatchObject({ purpose: 'blind-index', version: 'b2', masterVersion: m.version });
+    ring.loadPurposeKeys([...ring.sealPurposeKeys(), later]);
+    expect(ring.hmacVersion('blind-index')).toBe('b1');
+    expect(ring.hmac('blind-index', 'x')).toBe(first);
+    const both = ring.hmacAll('blind-index', 'x');
+    expect(both).toHaveLength(2);
+    expect(both[0]).toMatch(/^b2\.[0-9a-f]{64}$/);
+    expect(hmacVersionOf('blind-index', both[0]!)).toBe('b2');
+    expect(both[1]).toBe(first);
+
+    // Active now: written; the activation time survives a re-seal (what a master key rotation stores).
+    const now = ring.sealNewPurposeKey('audit-subject', new Date(Date.now() - 1));
+    ring.loadPurposeKeys([...ring.sealPurposeKeys(), now]);
+    expect(ring.hmacVersion('audit-subject')).toBe('a2');
+    expect(ring.hmac('audit-subject', 'x')).toMatch(/^a2\.[0-9a-f]{64}$/);
+    const resealed = ring.sealPurposeKeys().find((r) => r.version === 'b2');
+    expect(resealed?.activeFrom).toBe(later.activeFrom);
+
+    // Retired: the store no longer has a1, so neither does the keyring; other purposes are untouched.
+    ring.loadPurposeKeys(ring.sealPurposeKeys().filter((r) => r.version !== 'a1'));
+    expect(ring.hmacVersions('audit-subject').map((v) => v.version)).toEqual(['a2']);
+    expect(ring.hmacAll('audit-subject', 'x')).toEqual([ring.hmac('audit-subject', 'x')]);
+    expect(ring.hmacAll('blind-index', 'x')).toEqual(both);
   });
 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { DecryptError, open, seal } from './aead.js';
+import { DecryptError, open, seal as sealEnvelope } from './aead.js';
 
 /**
  * The master key never leaves this module. It is a key-encryption key: it wraps the per-subject data keys and
@@ -9,9 +9,12 @@ import { DecryptError, open, seal } from './aead.js';
  * installation keeps every blind index and audit reference), and from then on it is kept wrapped in the key
  * store. Rotating the master key therefore re-wraps keys and changes no HMAC and no ciphertext.
  *
- * HMAC purpose keys are versioned (`b1`, `b2`, ... for the blind index; `a1` for audit references): `hmac`
- * uses the newest version, `hmacAll` gives the value under every held version, newest first, so lookups keep
- * finding rows written under an older version during a transition.
+ * HMAC purpose keys are versioned (`b1`, `b2`, ... for the blind index; `a1`, ... for audit references; `e1`,
+ * ... for event ids): `hmac` uses the newest version that is active (a new version may be held, for lookups,
+ * before it starts to be written), `hmacAll` gives the value under every held version, newest first, so lookups
+ * keep finding rows written under an older version during a transition. A value under a later version carries
+ * its label (`b2.<hex>`), so every copy of it (suppressions, request references, audit rows) says which key made
+ * it; first-version values stay bare hex, as they were before versions existed.
  */
 
 export type HmacPurpose = 'blind-index' | 'audit-subject' | 'event-id' | 'export-link' | 'subject-ref';
@@ -36,6 +39,13 @@ export interface SealedPurposeKey {
   version: string;
   wrapped: string;
   masterVersion: string;
+  /** ISO time from which new values use this version (absent: from the start). Held for lookups before. */
+  activeFrom?: string | undefined;
+}
+
+export interface HmacVersionInfo {
+  version: string;
+  activeFrom: Date | undefined;
 }
 
 export interface MasterKeyVersion {
@@ -57,14 +67,23 @@ export interface Keyring {
   /** Encrypt and decrypt small tenant-level secrets (app secrets, access tokens, private keys). */
   sealSecret(plaintext: string, aad: string): string;
   openSecret(envelope: string, aad: string): string;
-  /** Keyed HMAC-SHA256 (hex) under the newest key version of one purpose. */
+  /** Keyed HMAC-SHA256 (hex, labelled after the first version) under the active key version of one purpose. */
   hmac(purpose: HmacPurpose, message: string): string;
   /** The version label `hmac` uses for a purpose. */
   hmacVersion(purpose: HmacPurpose): string;
   /** The HMAC under every held version of a purpose, newest first (lookups during a transition). */
   hmacAll(purpose: HmacPurpose, message: string): string[];
+  /** The held versions of a purpose, newest first. */
+  hmacVersions(purpose: HmacPurpose): HmacVersionInfo[];
   /** Every purpose key, wrapped under the current master key: what the key store keeps. */
   sealPurposeKeys(): SealedPurposeKey[];
+  /**
+   * A fresh random key for the next version of an HMAC purpose, sealed for the key store; not held until it is
+   * stored and loaded (`loadPurposeKeys`), so nothing is ever written under a key the store does not keep.
+   */
+  sealNewPurposeKey(purpose: HmacPurpose, activeFrom: Date): SealedPurposeKey;
+  /** Replace the held purpose keys with the key store's (a new version started, an old one retired). */
+  loadPurposeKeys(records: SealedPurposeKey[]): void;
 }
 
 export interface KeyringOptions {
@@ -86,6 +105,18 @@ const hkdf = (ikm: Buffer, label: string): Buffer =>
 
 const versionNumber = (v: string): number => Number(v.slice(1)) || 0;
 const purposeAad = (purpose: string, version: string) => `purpose-key:${purpose}:${version}`;
+const LABELLED = /^([a-z][0-9]+)\./;
+
+/** The key version a stored HMAC value was computed under: its label, or (bare hex) the purpose's first version. */
+export function hmacVersionOf(purpose: HmacPurpose, value: string): string {
+  return LABELLED.exec(value)?.[1] ?? FIRST_PURPOSE_VERSION[purpose];
+}
+
+interface HeldKey {
+  version: string;
+  key: Buffer;
+  activeFrom: number | undefined;
+}
 
 export function createKeyring(masterKey: Buffer, masterVersion = 'm1', opts: KeyringOptions = {}): Keyring {
   if (masterKey.length !== 32) throw new Error('master key must be 32 bytes');
@@ -116,71 +147,104 @@ export function createKeyring(masterKey: Buffer, masterVersion = 'm1', opts: Key
     throw new DecryptError('no held master key opens it');
   }
 
-  // Purpose keys by purpose, newest version first.
-  const purposeKeys = new Map<StoredPurpose, { version: string; key: Buffer }[]>();
-  for (const rec of opts.purposeKeys ?? []) {
-    let key: Buffer;
-    try {
-      key = openWith(
-        candidates(purposeWrapKeys, rec.masterVersion),
-        rec.wrapped,
-        purposeAad(rec.purpose, rec.version),
-      );
-    } catch (err) {
-      if (!(err instanceof DecryptError)) throw err;
-      throw new Error(
-        `the ${rec.purpose} key ${rec.version} is wrapped under master key ${rec.masterVersion}, which is not configured (set FLOWGUARD_MASTER_KEY_PREVIOUS)`,
-        { cause: err },
-      );
+  /** Purpose keys by purpose, newest version first; a purpose with none stored is derived from the master key. */
+  function holdPurposeKeys(records: SealedPurposeKey[]): Map<StoredPurpose, HeldKey[]> {
+    const held = new Map<StoredPurpose, HeldKey[]>();
+    for (const rec of records) {
+      let key: Buffer;
+      try {
+        key = openWith(
+          candidates(purposeWrapKeys, rec.masterVersion),
+          rec.wrapped,
+          purposeAad(rec.purpose, rec.version),
+        );
+      } catch (err) {
+        if (!(err instanceof DecryptError)) throw err;
+        throw new Error(
+          `the ${rec.purpose} key ${rec.version} is wrapped under master key ${rec.masterVersion}, which is not configured (set FLOWGUARD_MASTER_KEY_PREVIOUS)`,
+          { cause: err },
+        );
+      }
+      const activeFrom = rec.activeFrom ? Date.parse(rec.activeFrom) : undefined;
+      const list = held.get(rec.purpose) ?? [];
+      list.push({
+        version: rec.version,
+        key,
+        activeFrom: Number.isFinite(activeFrom) ? activeFrom : undefined,
+      });
+      held.set(rec.purpose, list);
     }
-    const list = purposeKeys.get(rec.purpose) ?? [];
-    list.push({ version: rec.version, key });
-    purposeKeys.set(rec.purpose, list);
+    for (const purpose of STORED_PURPOSES) {
+      const list = held.get(purpose);
+      if (!list?.length) {
+        const key = hkdf(masterKey, `flowguard:${purpose}:v1`);
+        held.set(purpose, [{ version: FIRST_PURPOSE_VERSION[purpose], key, activeFrom: undefined }]);
+      } else list.sort((a, b) => versionNumber(b.version) - versionNumber(a.version));
+    }
+    return held;
   }
-  for (const purpose of STORED_PURPOSES) {
-    const list = purposeKeys.get(purpose);
-    if (!list?.length) {
-      purposeKeys.set(purpose, [
-        { version: FIRST_PURPOSE_VERSION[purpose], key: hkdf(masterKey, `flowguard:${purpose}:v1`) },
-      ]);
-    } else list.sort((a, b) => versionNumber(b.version) - versionNumber(a.version));
-  }
+  let purposeKeys = holdPurposeKeys(opts.purposeKeys ?? []);
   const versions = (purpose: StoredPurpose) => purposeKeys.get(purpose)!;
-  const newest = (purpose: StoredPurpose) => versions(purpose)[0]!;
-  const mac = (key: Buffer, message: string) =>
-    crypto.createHmac('sha256', key).update(message, 'utf8').digest('hex');
+  /** The newest version already active: what new values are written under. */
+  const newest = (purpose: StoredPurpose) => {
+    const now = Date.now();
+    const list = versions(purpose);
+    return list.find((v) => (v.activeFrom ?? 0) <= now) ?? list.at(-1)!;
+  };
+  const mac = (purpose: HmacPurpose, v: HeldKey, message: string) => {
+    const hex = crypto.createHmac('sha256', v.key).update(message, 'utf8').digest('hex');
+    return v.version === FIRST_PURPOSE_VERSION[purpose] ? hex : `${v.version}.${hex}`;
+  };
+  const seal = (purpose: StoredPurpose, v: HeldKey): SealedPurposeKey => ({
+    ...sealPurposeKey({ version: masterVersion, key: masterKey }, purpose, v.version, v.key),
+    ...(v.activeFrom !== undefined ? { activeFrom: new Date(v.activeFrom).toISOString() } : {}),
+  });
 
   return {
     masterVersion,
-    wrapDataKey: (dataKey, ownerId) => seal(currentWrap, dataKey, `data-key:${ownerId}`),
+    wrapDataKey: (dataKey, ownerId) => sealEnvelope(currentWrap, dataKey, `data-key:${ownerId}`),
     unwrapDataKey: (wrapped, ownerId, version) =>
       openWith(candidates(wrapKeys, version), wrapped, `data-key:${ownerId}`),
     rewrapDataKey(wrapped, ownerId, version) {
       const aad = `data-key:${ownerId}`;
       const dataKey = openWith(candidates(wrapKeys, version), wrapped, aad);
       try {
-        return seal(currentWrap, dataKey, aad);
+        return sealEnvelope(currentWrap, dataKey, aad);
       } finally {
         dataKey.fill(0);
       }
     },
     hasMasterVersion: (version) => wrapKeys.has(version),
-    sealSecret: (plaintext, aad) => seal(newest('tenant-secrets').key, plaintext, aad),
+    sealSecret: (plaintext, aad) => sealEnvelope(newest('tenant-secrets').key, plaintext, aad),
     openSecret: (envelope, aad) =>
       openWith(
         versions('tenant-secrets').map((v) => v.key),
         envelope,
         aad,
       ).toString('utf8'),
-    hmac: (purpose, message) => mac(newest(purpose).key, message),
+    hmac: (purpose, message) => mac(purpose, newest(purpose), message),
     hmacVersion: (purpose) => newest(purpose).version,
-    hmacAll: (purpose, message) => versions(purpose).map((v) => mac(v.key, message)),
+    hmacAll: (purpose, message) => versions(purpose).map((v) => mac(purpose, v, message)),
+    hmacVersions: (purpose) =>
+      versions(purpose).map((v) => ({
+        version: v.version,
+        activeFrom: v.activeFrom === undefined ? undefined : new Date(v.activeFrom),
+      })),
     sealPurposeKeys: () =>
-      STORED_PURPOSES.flatMap((purpose) =>
-        versions(purpose).map((v) =>
-          sealPurposeKey({ version: masterVersion, key: masterKey }, purpose, v.version, v.key),
-        ),
-      ),
+      STORED_PURPOSES.flatMap((purpose) => versions(purpose).map((v) => seal(purpose, v))),
+    sealNewPurposeKey(purpose, activeFrom) {
+      const top = Math.max(...versions(purpose).map((v) => versionNumber(v.version)));
+      const version = `${FIRST_PURPOSE_VERSION[purpose].charAt(0)}${top + 1}`;
+      const key = crypto.randomBytes(32);
+      try {
+        return seal(purpose, { version, key, activeFrom: activeFrom.getTime() });
+      } finally {
+        key.fill(0);
+      }
+    },
+    loadPurposeKeys(records) {
+      purposeKeys = holdPurposeKeys(records);
+    },
   };
 }
 
@@ -198,7 +262,7 @@ export function sealPurposeKey(
   return {
     purpose,
     version,
-    wrapped: seal(wrapKey, key, purposeAad(purpose, version)),
+    wrapped: sealEnvelope(wrapKey, key, purposeAad(purpose, version)),
     masterVersion: master.version,
   };
 }

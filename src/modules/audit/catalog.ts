@@ -129,7 +129,8 @@ const APPROVAL_REASONS = [
 const LOGIN_OUTCOMES = ['succeeded', 'failed'] as const;
 /** Attempts refused while locked are not recorded one by one (a flood would only lengthen the chain). */
 const LOGIN_FAILURES = ['invalid_credentials', 'disabled'] as const;
-const MFA_METHODS = ['totp', 'recovery_code'] as const;
+/** `password`: an admin without an authenticator yet signed in to enrol one (an enrolment-only session). */
+const MFA_METHODS = ['totp', 'recovery_code', 'password'] as const;
 
 /** What a retention sweep removes from flowguard's own store (README "Retention"; names, never values). */
 const RETENTION_ITEMS = [
@@ -148,7 +149,14 @@ const RETENTION_ITEMS = [
   'outbound_notifications',
   'alerts_sent',
   'erased_identities',
+  'admin_sessions',
+  'login_throttle',
+  'erasure_journal',
+  'key_store_journal',
 ] as const;
+
+/** HMAC keys whose version can change (`keys new-hmac-version`). */
+const HMAC_PURPOSES = ['blind-index', 'audit-subject', 'event-id'] as const;
 
 /** What a tenant's offboarding removed from flowguard's own store (names of tables, never values). */
 const OFFBOARD_ITEMS = [
@@ -240,11 +248,25 @@ export const auditCatalog = {
     reason: oneOf(LOGIN_FAILURES).optional(),
     method: oneOf(MFA_METHODS).optional(),
     step_up: flag().optional(),
+    /** The enrolment of an authenticator: its sign-in (password) and its confirmation (the first code). */
+    enrolment: flag().optional(),
     locked: flag().optional(),
     recovery_codes_left: count().optional(),
   }),
   'admin.logout': data({}),
-  'admin_user.created': data({ admin_id: id(), role: oneOf(ADMIN_ROLES), global: flag() }),
+  'admin_user.created': data({
+    admin_id: id(),
+    role: oneOf(ADMIN_ROLES),
+    global: flag(),
+    /** false: the admin enrols an authenticator at the first sign-in. */
+    mfa_enrolled: flag().optional(),
+  }),
+  /** An authenticator confirmed with its first code; fresh recovery codes issued (how many). */
+  'admin_user.mfa_enrolled': data({ admin_id: id(), recovery_codes: count() }),
+  /** An owner (or the CLI) removed an admin's authenticator and recovery codes: enrolment at the next sign-in. */
+  'admin_user.mfa_reset': data({ admin_id: id(), sessions_ended: count(), recovery_codes_removed: count() }),
+  /** An admin replaced its own recovery codes (the old ones stop working). */
+  'admin_user.recovery_codes_regenerated': data({ admin_id: id(), recovery_codes: count() }),
   'admin_user.disabled': data({ admin_id: id(), sessions_ended: count() }),
   'api_key.revoked': data({ api_key_id: id() }),
   /** A retention sweep (storage limitation, GDPR Art. 5(1)(e)): rows removed per category, not who they were. */
@@ -256,6 +278,21 @@ export const auditCatalog = {
   }),
   /** A prefix of this chain past its legal period was deleted; the checkpoint keeps its last seq and hash. */
   'audit.archived': data({ through_seq: count(), rows: count() }),
+  /** A new version of an HMAC key: new values use it from `active_in_ms` on; lookups search every held one. */
+  'keys.hmac_version_started': data({
+    purpose: oneOf(HMAC_PURPOSES),
+    version: code(),
+    active_in_ms: durationMs(),
+  }),
+  /** `keys reindex-hmac`: rows moved to the current version of an HMAC key (counts, never values). */
+  'keys.hmac_reindexed': data({
+    purpose: oneOf(HMAC_PURPOSES),
+    version: code(),
+    rows: count(),
+    complete: flag(),
+  }),
+  /** An old version of an HMAC key destroyed: references made under it are anonymous from now on. */
+  'keys.hmac_version_retired': data({ purpose: oneOf(HMAC_PURPOSES), version: code(), forgotten: count() }),
   /** After a database restore, people the key store's erasure journal lists were erased again. */
   'erasure.replayed': data({ subjects: count(), requests_closed: count(), notifications_dropped: count() }),
   /** `tenant delete` began: routing cut, an erasure request per subject follows. */

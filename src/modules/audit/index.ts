@@ -7,6 +7,6 @@ export {
   type AuditEventData,
   type AuditEventType,
 } from './catalog.js';
-export { AUDIT_KEY_VERSION, auditSubjectRef } from './subject-ref.js';
+export { AUDIT_KEY_VERSION, auditKeyVersionOf, auditSubjectRef, auditSubjectRefs } from './subject-ref.js';
 export { validateAuditEvent, type AuditEvent } from './validate-event.js';
 export { verifyAuditChain, type AuditChainFault, type AuditChainReport } from './verify-audit-chain.js';

@@ -37,7 +37,13 @@ const examples: { [T in AuditEventType]: AuditEventData<T> } = {
   'admin.logout': {},
   'admin_user.created': { admin_id: uuid(), role: 'privacy_officer', global: false },
   'admin_user.disabled': { admin_id: uuid(), sessions_ended: 2 },
+  'admin_user.mfa_enrolled': { admin_id: uuid(), recovery_codes: 10 },
+  'admin_user.mfa_reset': { admin_id: uuid(), sessions_ended: 1, recovery_codes_removed: 7 },
+  'admin_user.recovery_codes_regenerated': { admin_id: uuid(), recovery_codes: 10 },
   'api_key.revoked': { api_key_id: uuid() },
+  'keys.hmac_version_started': { purpose: 'blind-index', version: 'b2', active_in_ms: 120_000 },
+  'keys.hmac_reindexed': { purpose: 'blind-index', version: 'b2', rows: 1_000, complete: true },
+  'keys.hmac_version_retired': { purpose: 'audit-subject', version: 'a1', forgotten: 0 },
   'retention.swept': {
     counts: { flow_responses: 1_000, inactive_contacts: 2 },
     system_rows: 40,

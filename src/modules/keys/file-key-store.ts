@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SealedPurposeKey } from '../../lib/crypto/index.js';
 import { AppError } from '../../lib/errors.js';
+import { acquirePidLock } from '../../lib/pid-lock.js';
 import type { JournalEntry, KeyStore, RotationState, StoredKey } from './key-store.js';
 
 /**
@@ -12,7 +13,8 @@ import type { JournalEntry, KeyStore, RotationState, StoredKey } from './key-sto
  *   (fsync, atomic rename), so a shredded key's bytes leave the disk at once instead of lingering until some
  *   later vacuum, and a deletion rewrites a sixteenth of the store, not all of it.
  * - `journal.log`: the erasure journal, one JSON line per entry (ref, tenant, time); appended before the keys
- *   are deleted, so a crash in between leaves a journalled key, which loading drops.
+ *   are deleted, so a crash in between leaves a journalled key, which loading drops. Entries older than the
+ *   database backups (retention `erasure_journal`) are dropped by rewriting the file (fsync, atomic rename).
  * - `material.json`, `rotation.json`: purpose keys and rotation progress, replaced atomically.
  * Values are wrapped keys (AES-256-GCM under the master key, bound to their ref) and keyed HMAC refs.
  */
@@ -73,26 +75,11 @@ function appendDurable(file: string, lines: string[]): void {
 }
 
 function lockDir(dir: string): () => void {
-  const file = path.join(dir, 'keystore.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(file, 'utf8').trim());
-      let alive = false;
-      try {
-        if (Number.isInteger(pid) && pid > 0) alive = process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-      if (alive)
-        throw new AppError('STORE_LOCKED', { pid }, `the key store in ${dir} is in use by process ${pid}`);
-      fs.rmSync(file, { force: true });
-    }
-  }
-  throw new AppError('STORE_LOCKED', {}, `cannot lock the key store in ${dir}`);
+  return acquirePidLock(path.join(dir, 'keystore.lock'), (pid) =>
+    pid === undefined
+      ? new AppError('STORE_LOCKED', {}, `cannot lock the key store in ${dir}`)
+      : new AppError('STORE_LOCKED', { pid }, `the key store in ${dir} is in use by process ${pid}`),
+  );
 }
 
 export function openFileKeyStore(dir: string): KeyStore {
@@ -131,6 +118,12 @@ export function openFileKeyStore(dir: string): KeyStore {
     } else bump(live, shardOf(ref), 1);
   }
 
+  const journalLine = (e: JournalEntry) =>
+    JSON.stringify({ r: e.ref, t: e.tenantId, at: e.erasedAt.toISOString() }) + '\n';
+  const readMaterial = (): SealedPurposeKey[] =>
+    fs.existsSync(materialFile)
+      ? (JSON.parse(fs.readFileSync(materialFile, 'utf8')) as SealedPurposeKey[])
+      : [];
   const keyLine = (k: StoredKey) =>
     JSON.stringify({ o: 'p', r: k.ref, t: k.tenantId, w: k.wrapped, v: k.masterVersion }) + '\n';
   function compact(shard: string): void {
@@ -191,10 +184,7 @@ export function openFileKeyStore(dir: string): KeyStore {
     delete: (entries) =>
       exclusive(() => {
         const fresh = entries.filter((e) => !journal.has(e.ref));
-        appendDurable(
-          journalFile,
-          fresh.map((e) => JSON.stringify({ r: e.ref, t: e.tenantId, at: e.erasedAt.toISOString() }) + '\n'),
-        );
+        appendDurable(journalFile, fresh.map(journalLine));
         for (const e of fresh) journal.set(e.ref, { ...e });
         const touched = new Set<string>();
         let deleted = 0;
@@ -238,21 +228,37 @@ export function openFileKeyStore(dir: string): KeyStore {
     present: async (refs) => new Set(refs.filter((r) => keys.has(r))),
     journaled: async (refs) => new Set(refs.filter((r) => journal.has(r))),
     journalSize: async () => journal.size,
-    getMaterial: async () =>
-      fs.existsSync(materialFile)
-        ? (JSON.parse(fs.readFileSync(materialFile, 'utf8')) as SealedPurposeKey[])
-        : [],
+    countJournalBefore: async (before) =>
+      [...journal.values()].filter((e) => e.erasedAt.getTime() < before.getTime()).length,
+    // The whole file is rewritten anyway: one rewrite takes every expired entry, whatever the batch size.
+    purgeJournal: (before) =>
+      exclusive(() => {
+        const gone = [...journal.values()].filter((e) => e.erasedAt.getTime() < before.getTime());
+        if (gone.length === 0) return 0;
+        for (const e of gone) journal.delete(e.ref);
+        writeAtomic(journalFile, [...journal.values()].map(journalLine).join(''));
+        return gone.length;
+      }),
+    getMaterial: async () => readMaterial(),
     putMaterial: (records, mode) =>
       exclusive(() => {
-        const current = fs.existsSync(materialFile)
-          ? (JSON.parse(fs.readFileSync(materialFile, 'utf8')) as SealedPurposeKey[])
-          : [];
-        const byId = new Map(current.map((r) => [`${r.purpose}:${r.version}`, r]));
+        const byId = new Map(readMaterial().map((r) => [`${r.purpose}:${r.version}`, r]));
         for (const r of records) {
           const id = `${r.purpose}:${r.version}`;
-          if (mode === 'replace' || !byId.has(id)) byId.set(id, r);
+          const had = byId.get(id);
+          // A re-wrap keeps the version's activation time.
+          if (mode === 'replace' || !had)
+            byId.set(id, had?.activeFrom ? { ...r, activeFrom: had.activeFrom } : r);
         }
         writeAtomic(materialFile, JSON.stringify([...byId.values()], null, 1));
+      }),
+    deleteMaterial: (purpose, version) =>
+      exclusive(() => {
+        const current = readMaterial();
+        const kept = current.filter((r) => !(r.purpose === purpose && r.version === version));
+        if (kept.length === current.length) return false;
+        writeAtomic(materialFile, JSON.stringify(kept, null, 1));
+        return true;
       }),
     getRotation: async () => {
       if (!fs.existsSync(rotationFile)) return undefined;

@@ -67,9 +67,15 @@ export interface KeyStore {
   /** Which of these refs have an erasure journal entry. */
   journaled(refs: string[]): Promise<Set<string>>;
   journalSize(): Promise<number>;
+  /** Journal entries of erasures before `before`: past the retention of every database backup. */
+  countJournalBefore(before: Date): Promise<number>;
+  /** Remove at most `limit` of them, oldest first (a file store rewrites its journal once, taking them all). */
+  purgeJournal(before: Date, limit: number): Promise<number>;
   getMaterial(): Promise<SealedPurposeKey[]>;
   /** `if-absent`: add versions not yet stored (first start); `replace`: overwrite (re-wrap on rotation). */
   putMaterial(records: SealedPurposeKey[], mode: 'if-absent' | 'replace'): Promise<void>;
+  /** Destroy one purpose key version (a retired HMAC version); true when it was there. */
+  deleteMaterial(purpose: SealedPurposeKey['purpose'], version: string): Promise<boolean>;
   getRotation(): Promise<RotationState | undefined>;
   setRotation(state: RotationState): Promise<void>;
   close(): Promise<void>;

@@ -50,6 +50,9 @@ const MIGRATIONS: string[] = [
     updated_at timestamptz not null,
     finished_at timestamptz
   );`,
+  /* sql */ `
+  alter table keystore.material add column active_from timestamptz;
+  create index erasure_journal_erased on keystore.erasure_journal (erased_at);`,
 ];
 
 async function migrateKeyStore(pool: pg.Pool): Promise<void> {
@@ -202,30 +205,61 @@ export async function openPgKeyStore(url: string, opts: { separate: boolean }): 
     },
     journalSize: async () =>
       Number((await q<{ n: string }>('select count(*) as n from keystore.erasure_journal'))[0]?.n ?? 0),
+    countJournalBefore: async (before) =>
+      Number(
+        (
+          await q<{ n: string }>('select count(*) as n from keystore.erasure_journal where erased_at < $1', [
+            before,
+          ])
+        )[0]?.n ?? 0,
+      ),
+    purgeJournal: async (before, limit) =>
+      (
+        await q<{ ref: string }>(
+          `delete from keystore.erasure_journal where ref in (select ref from keystore.erasure_journal
+             where erased_at < $1 order by erased_at limit $2 for update skip locked) returning ref`,
+          [before, limit],
+        )
+      ).length,
     getMaterial: async () =>
       (
-        await q<{ purpose: string; version: string; wrapped_key: string; master_version: string }>(
-          'select purpose, version, wrapped_key, master_version from keystore.material order by purpose, version',
+        await q<{
+          purpose: string;
+          version: string;
+          wrapped_key: string;
+          master_version: string;
+          active_from: Date | null;
+        }>(
+          'select purpose, version, wrapped_key, master_version, active_from from keystore.material order by purpose, version',
         )
       ).map((r) => ({
         purpose: r.purpose as StoredPurpose,
         version: r.version,
         wrapped: r.wrapped_key,
         masterVersion: r.master_version,
+        ...(r.active_from ? { activeFrom: r.active_from.toISOString() } : {}),
       })),
     async putMaterial(records: SealedPurposeKey[], mode) {
       for (const r of records) {
         await q(
-          `insert into keystore.material (purpose, version, wrapped_key, master_version) values ($1, $2, $3, $4)
+          `insert into keystore.material (purpose, version, wrapped_key, master_version, active_from)
+           values ($1, $2, $3, $4, $5)
            on conflict (purpose, version) do ${
              mode === 'replace'
                ? 'update set wrapped_key = excluded.wrapped_key, master_version = excluded.master_version, updated_at = now()'
                : 'nothing'
            }`,
-          [r.purpose, r.version, r.wrapped, r.masterVersion],
+          [r.purpose, r.version, r.wrapped, r.masterVersion, r.activeFrom ?? null],
         );
       }
     },
+    deleteMaterial: async (purpose, version) =>
+      (
+        await q<{ version: string }>(
+          'delete from keystore.material where purpose = $1 and version = $2 returning version',
+          [purpose, version],
+        )
+      ).length > 0,
     async getRotation() {
       const rows = await q<{
         target_version: string;

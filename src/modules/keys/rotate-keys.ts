@@ -48,7 +48,11 @@ export async function rotateKeys(
 
   const material = await keyStore.getMaterial();
   const stale = material.filter((m) => m.masterVersion !== target);
-  if (stale.length) await keyStore.putMaterial(keyring.sealPurposeKeys(), 'replace');
+  if (stale.length) {
+    // Exactly the stored versions (not a retired one this process may still hold), re-wrapped.
+    keyring.loadPurposeKeys(material);
+    await keyStore.putMaterial(keyring.sealPurposeKeys(), 'replace');
+  }
 
   const previous = await keyStore.getRotation();
   const resumed = Boolean(previous && previous.targetVersion === target && !previous.finishedAt);

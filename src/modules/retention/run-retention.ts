@@ -7,11 +7,21 @@ import { auditLogSweep } from './sweep-audit-log.js';
 import { sweepInBatches, type BatchSweep, type CategoryResult } from './sweep-batches.js';
 import { sweepDataMap } from './sweep-data-map.js';
 import { inactiveContactsSweep } from './sweep-inactive-contacts.js';
+import { operationalSweeps } from './sweep-operational.js';
 import { plainCategories } from './table-sweeps.js';
 
 export type RetentionDeps = Pick<
   AppContext,
-  'database' | 'config' | 'subjectKeys' | 'keyring' | 'tenants' | 'dataMap' | 'clock' | 'logger' | 'queue'
+  | 'database'
+  | 'config'
+  | 'subjectKeys'
+  | 'keyring'
+  | 'keyStore'
+  | 'tenants'
+  | 'dataMap'
+  | 'clock'
+  | 'logger'
+  | 'queue'
 >;
 
 export type ProgressListener = (category: string, result: CategoryResult, done: boolean) => void;
@@ -25,11 +35,17 @@ export interface RetentionReport {
   durationMs: number;
 }
 
+/** Categories outside `retention.days`: erased identities (tenant's window), the key store's journal (`erasure_journal`). */
+type ExtraCategory = 'erased_identities' | 'key_store_journal';
+
 /**
  * Order: what others depend on least first; erased_identities (re-engagement window, not a config period) is
- * swept with the rest; whole people (inactive_contacts) and the audit prefix near the end.
+ * swept with the rest; whole people (inactive_contacts), the erasure journals (after the people they erase
+ * now, which are recent anyway) and the audit prefix near the end.
  */
-const ORDER: (RetentionCategory | 'erased_identities')[] = [
+const ORDER: (RetentionCategory | ExtraCategory)[] = [
+  'admin_sessions',
+  'login_throttle',
   'processed_events',
   'outbound_notifications',
   'alerts_sent',
@@ -44,6 +60,8 @@ const ORDER: (RetentionCategory | 'erased_identities')[] = [
   'erased_identities',
   'inactive_contacts',
   'request_records',
+  'erasure_journal',
+  'key_store_journal',
   'audit_log',
 ];
 
@@ -84,6 +102,11 @@ export async function runRetention(
     const ago = (days: number) => new Date(now.getTime() - days * 86_400_000);
     const sweeps: Record<string, BatchSweep | undefined> = {
       ...plain,
+      ...operationalSweeps(db, deps.keyStore, {
+        adminSessions: ago(policy.days.admin_sessions),
+        loginThrottle: ago(policy.days.login_throttle),
+        erasureJournal: ago(policy.days.erasure_journal),
+      }),
       inactive_contacts: inactiveContactsSweep(db, deps, ago(policy.days.inactive_contacts)),
       audit_log: auditLogSweep(
         db,
@@ -137,7 +160,7 @@ export async function runRetention(
   }
 }
 
-const OWN = new Set<string>([...RETENTION_CATEGORIES, 'erased_identities']);
+const OWN = new Set<string>([...RETENTION_CATEGORIES, 'erased_identities', 'key_store_journal']);
 
 /** One `retention.swept` audit event per run that removed anything: counts per category, never who. */
 async function recordSweep(deps: RetentionDeps, tenantId: string, report: RetentionReport): Promise<void> {

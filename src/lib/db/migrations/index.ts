@@ -9,6 +9,9 @@ import * as m0008 from './0008_admin.js';
 import * as m0009 from './0009_retention.js';
 import * as m0010 from './0010_erasure_journal.js';
 import * as m0011 from './0011_media_store.js';
+import * as m0012 from './0012_erasure_indexes.js';
+import * as m0013 from './0013_operational_retention.js';
+import * as m0014 from './0014_admin_mfa_enrolment.js';
 
 /** Numbered, forward-only. Append new migrations; never edit one that has shipped. */
 export const migrations: { version: number; name: string; up: string }[] = [
@@ -23,4 +26,7 @@ export const migrations: { version: number; name: string; up: string }[] = [
   { version: 9, name: 'retention', up: m0009.up },
   { version: 10, name: 'erasure_journal', up: m0010.up },
   { version: 11, name: 'media_store', up: m0011.up },
+  { version: 12, name: 'erasure_indexes', up: m0012.up },
+  { version: 13, name: 'operational_retention', up: m0013.up },
+  { version: 14, name: 'admin_mfa_enrolment', up: m0014.up },
 ];
