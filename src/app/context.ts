@@ -107,7 +107,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       keyStore,
       requestShred: (tx) => queue.send(tx, SHRED_QUEUE, {}),
     });
-    const dataMap = createDataMap(config.systems, { callbackUrl: httpCallbackUrl(config.server) });
+    const dataMap = await createDataMap(config.systems, { callbackUrl: httpCallbackUrl(config.server) });
     const alerter = createAlerter({ webhookUrl: config.alerts.webhookUrl, db: database.db, logger, metrics });
     await queue.start();
     return {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { systemSchema } from '../../src/config/datamap.js';
-import '../../src/modules/connectors/connectors.js';
+import { loadConnectors } from '../../src/modules/connectors/connectors.js';
 import { PermanentError, RetryableError } from '../../src/modules/connectors/errors.js';
 import {
   verifyHttpConfirmation,
@@ -43,6 +43,7 @@ describe('http connector', () => {
   };
 
   beforeAll(async () => {
+    await loadConnectors(['http']);
     receiver = await startHttpReceiver(SECRET);
     proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(receiver.url).port) });
     // The callback route as the lead's server would run it: raw body + signature header → verify.

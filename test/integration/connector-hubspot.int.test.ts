@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemSchema } from '../../src/config/datamap.js';
-import '../../src/modules/connectors/connectors.js';
+import { loadConnectors } from '../../src/modules/connectors/connectors.js';
 import { PermanentError, RetryableError } from '../../src/modules/connectors/errors.js';
 import type { Connector } from '../../src/modules/connectors/port.js';
 import { createConnector } from '../../src/modules/connectors/registry.js';
@@ -30,6 +30,7 @@ describe('hubspot connector', () => {
   }
 
   beforeAll(async () => {
+    await loadConnectors(['hubspot']);
     fake = await startFakeHubSpot();
     const port = Number(new URL(fake.url).port);
     proxy = await startFaultProxy({ host: '127.0.0.1', port });

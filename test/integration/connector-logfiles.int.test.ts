@@ -5,7 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemSchema } from '../../src/config/datamap.js';
-import '../../src/modules/connectors/connectors.js';
+import { loadConnectors } from '../../src/modules/connectors/connectors.js';
 import type { Connector } from '../../src/modules/connectors/port.js';
 import { createConnector } from '../../src/modules/connectors/registry.js';
 import { connectorContract, contractPerson, type ContractPerson } from '../helpers/connector-contract.js';
@@ -30,7 +30,8 @@ describe('logfiles connector', () => {
   }
   const other = () => contractPerson();
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    await loadConnectors(['logfiles']);
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'fg-logfiles-'));
   });
   afterAll(async () => {

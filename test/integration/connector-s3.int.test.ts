@@ -193,7 +193,7 @@ describe('s3 connector', () => {
           ],
         },
       ]);
-      const dataMap = createDataMap(systems);
+      const dataMap = await createDataMap(systems);
       const c = dataMap.get('media')!;
       const where = 'keys in app.messages.media_url';
       expect(await c.locate(p.ids)).toEqual([{ where, count: 2, retained: undefined }]);

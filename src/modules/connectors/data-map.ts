@@ -1,7 +1,7 @@
 import { mustWaitFor, type SystemSpec } from '../../config/datamap.js';
 import type { Connector, ConnectorDeps } from './port.js';
+import { loadConnectors } from './connectors.js';
 import { createConnector } from './registry.js';
-import './connectors.js';
 import { sqlColumnValuesFrom } from './sql/index.js';
 
 /** Where systems that accepted an erasure confirm it later: POST `<base>/callbacks/systems/<system>/<request>`. */
@@ -29,9 +29,10 @@ export function httpCallbackUrl(server: {
 
 /**
  * The live data map of one process: one connector per system, created on first use and kept (connection
- * pools are per system), closed on shutdown.
+ * pools are per system), closed on shutdown. Only the connector modules of the types it uses are imported.
  */
-export function createDataMap(systems: SystemSpec[], extra: Omit<ConnectorDeps, 'lookup'> = {}) {
+export async function createDataMap(systems: SystemSpec[], extra: Omit<ConnectorDeps, 'lookup'> = {}) {
+  await loadConnectors(systems.map((s) => s.type));
   const connectors = new Map<string, Connector>();
   const byId = new Map(systems.map((s) => [s.id, s]));
   const deps: ConnectorDeps = {
@@ -65,4 +66,4 @@ export function createDataMap(systems: SystemSpec[], extra: Omit<ConnectorDeps, 
   };
 }
 
-export type DataMap = ReturnType<typeof createDataMap>;
+export type DataMap = Awaited<ReturnType<typeof createDataMap>>;

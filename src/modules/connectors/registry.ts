@@ -2,8 +2,8 @@ import type { SystemSpec } from '../../config/datamap.js';
 import type { Connector, ConnectorDeps, ConnectorFactory } from './port.js';
 
 /**
- * Connector factories by system type. Each connector lives in its own folder (./postgres, ./redis, …) and
- * is listed here.
+ * Connector factories by system type. Each connector lives in its own folder (./postgres, ./redis, …), listed
+ * in ./connectors.ts, and registers its factory here when that folder is imported (loadConnectors).
  */
 const factories: Partial<{ [T in SystemSpec['type']]: ConnectorFactory<Extract<SystemSpec, { type: T }>> }> =
   {};
@@ -17,6 +17,6 @@ export function registerConnector<T extends SystemSpec['type']>(
 
 export function createConnector(spec: SystemSpec, deps: ConnectorDeps): Connector {
   const factory = factories[spec.type] as ConnectorFactory | undefined;
-  if (!factory) throw new Error(`no connector for system type ${spec.type}`);
+  if (!factory) throw new Error(`no connector loaded for system type ${spec.type} (see loadConnectors)`);
   return factory(spec, deps);
 }

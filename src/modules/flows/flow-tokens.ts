@@ -1,10 +1,16 @@
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { hashToken, randomToken } from '../../lib/crypto/index.js';
 import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/phone.js';
 import type { SubjectResolver } from '../subjects/index.js';
+import {
+  summaryColumns,
+  toSubjectSummary,
+  type SubjectSummary,
+  type SubjectSummaryColumns,
+} from './subject-summary.js';
 
 /**
  * Flow tokens: the proof of possession behind every Flow call. A token is 256 random bits (base64url) that
@@ -31,7 +37,20 @@ export interface VerifiedFlowToken {
   purpose: string;
 }
 
+/** A verified token with what the store holds about its subject, read in the same statement. */
+export interface VerifiedFlowTokenWithSummary extends VerifiedFlowToken {
+  summary: SubjectSummary;
+}
+
 export type FlowTokenInvalidReason = 'unknown' | 'expired' | 'used';
+
+interface TokenRow {
+  id: string;
+  subject_id: string;
+  purpose: string;
+  expires_at: Date | string;
+  used_at: Date | string | null;
+}
 
 export interface FlowTokenDeps {
   db: Kysely<DB>;
@@ -44,6 +63,21 @@ export interface FlowTokenDeps {
 export function createFlowTokens(deps: FlowTokenDeps) {
   function invalid(reason: FlowTokenInvalidReason): AppError {
     return new AppError('FLOW_TOKEN_INVALID', { reason }, 'flow token is invalid or expired');
+  }
+
+  /** The hash to look a presented token up by; strings that cannot be a token are refused unread. */
+  function lookupHash(token: unknown): string {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw invalid('unknown');
+    }
+    return hashToken(token);
+  }
+
+  function check(row: TokenRow | undefined): VerifiedFlowToken {
+    if (!row) throw invalid('unknown');
+    if (row.used_at !== null) throw invalid('used');
+    if (new Date(row.expires_at).getTime() <= deps.clock().getTime()) throw invalid('expired');
+    return { tokenId: row.id, subjectId: row.subject_id, purpose: row.purpose };
   }
 
   return {
@@ -82,19 +116,32 @@ export function createFlowTokens(deps: FlowTokenDeps) {
 
     /** The token's subject and purpose, or FLOW_TOKEN_INVALID (unknown, another tenant's, expired or used). */
     async verify(tenantId: string, token: unknown, db: Kysely<DB> = deps.db): Promise<VerifiedFlowToken> {
-      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-        throw invalid('unknown');
-      }
+      const hash = lookupHash(token);
       const row = await db
         .selectFrom('flow_tokens')
         .select(['id', 'subject_id', 'purpose', 'expires_at', 'used_at'])
-        .where('token_hash', '=', hashToken(token))
+        .where('token_hash', '=', hash)
         .where('tenant_id', '=', tenantId)
         .executeTakeFirst();
-      if (!row) throw invalid('unknown');
-      if (row.used_at !== null) throw invalid('used');
-      if (new Date(row.expires_at).getTime() <= deps.clock().getTime()) throw invalid('expired');
-      return { tokenId: row.id, subjectId: row.subject_id, purpose: row.purpose };
+      return check(row);
+    },
+
+    /**
+     * `verify` and the summary of the token's subject, in one statement and one snapshot (the Flows endpoint's
+     * INIT and BACK, whose screen shows it). The counts are those of the subject the token is bound to; for a
+     * token that turns out used or expired they are read but never returned. (Plain scalar subqueries: a
+     * lateral join that skipped them for used tokens costs PostgreSQL more to plan than they cost to run.)
+     */
+    async verifyWithSummary(tenantId: string, token: unknown): Promise<VerifiedFlowTokenWithSummary> {
+      const hash = lookupHash(token);
+      const result = await sql<TokenRow & SubjectSummaryColumns>`
+        select t.id, t.subject_id, t.purpose, t.expires_at, t.used_at,
+          ${summaryColumns(sql.ref<string>('t.subject_id'))}
+        from flow_tokens t
+        where t.token_hash = ${hash} and t.tenant_id = ${tenantId}
+      `.execute(deps.db);
+      const row = result.rows[0];
+      return { ...check(row), summary: toSubjectSummary(row) };
     },
 
     /** Mark a token used (the Flow it served is complete); later verifications fail. Idempotent. */

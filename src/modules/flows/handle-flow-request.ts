@@ -7,8 +7,9 @@ import {
 import { verifyMetaSignature } from '../../lib/crypto/meta-signature.js';
 import { isAppError } from '../../lib/errors.js';
 import type { Tenant } from '../tenants/index.js';
-import { createFlowTokens } from './flow-tokens.js';
+import { createFlowTokens, type VerifiedFlowToken } from './flow-tokens.js';
 import { dispatchFlowScreen, type FlowHandlerDeps, type FlowScreenAction } from './screen-handlers.js';
+import type { SubjectSummary } from './subject-summary.js';
 
 /**
  * One call to the Flows data endpoint, in Meta's order: signature (432) → decryption (421) → health check and
@@ -106,9 +107,13 @@ export async function handleFlowRequest(
       clock: deps.clock,
       ttlSeconds: deps.config.flowTokenTtlSeconds,
     });
-    let verified;
+    // INIT and BACK open a home screen that shows the subject's summary: read it with the token.
+    const opensScreen = screenAction === 'INIT' || screenAction === 'BACK';
+    let verified: VerifiedFlowToken & { summary?: SubjectSummary };
     try {
-      verified = await tokens.verify(tenant.id, payload.flow_token);
+      verified = opensScreen
+        ? await tokens.verifyWithSummary(tenant.id, payload.flow_token)
+        : await tokens.verify(tenant.id, payload.flow_token);
     } catch (err) {
       if (!isAppError(err, 'FLOW_TOKEN_INVALID')) throw err;
       deps.logger.info({ tenant: tenant.id, reason: err.details.reason }, 'flow token refused');
@@ -124,6 +129,7 @@ export async function handleFlowRequest(
         action: screenAction,
         screen,
         data,
+        summary: verified.summary,
       },
       deps,
     );

@@ -41,9 +41,14 @@ export function describeSummary(s: SubjectSummary): string {
   return `We hold ${parts.join(', ')}${s.has_profile_name ? ', and your WhatsApp profile name' : ''}.`;
 }
 
-export async function homeData(db: Kysely<DB>, subjectId: string): Promise<Record<string, unknown>> {
-  const summary = await summariseSubject(db, subjectId);
-  return { ...summary, summary: describeSummary(summary) };
+/** PRIVACY_HOME's data; `summary` when the caller has already read it (with the flow token). */
+export async function homeData(
+  db: Kysely<DB>,
+  subjectId: string,
+  summary?: SubjectSummary,
+): Promise<Record<string, unknown>> {
+  const s = summary ?? (await summariseSubject(db, subjectId));
+  return { ...s, summary: describeSummary(s) };
 }
 
 async function deliveryStatuses(db: Kysely<DB>, subjectId: string): Promise<number> {

@@ -23,7 +23,7 @@ export {
 /** INIT opens PRIVACY_HOME; BACK from any screen returns to it. */
 export const privacyHomeHandler: FlowHandler = async (req, deps) => {
   if (req.action !== 'INIT' && req.action !== 'BACK') return undefined;
-  return { screen: PRIVACY_HOME, data: await homeData(deps.database.db, req.subjectId) };
+  return { screen: PRIVACY_HOME, data: await homeData(deps.database.db, req.subjectId, req.summary) };
 };
 
 registerFlowHandler(PRIVACY_CENTER_PURPOSE, privacyHomeHandler);

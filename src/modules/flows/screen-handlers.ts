@@ -1,5 +1,6 @@
 import type { AppContext } from '../../app/context.js';
 import type { Tenant } from '../tenants/index.js';
+import type { SubjectSummary } from './subject-summary.js';
 
 /**
  * Screen handlers answer the Flow calls that carry a valid flow token, chosen by the token's purpose. Several
@@ -20,6 +21,11 @@ export interface FlowScreenRequest {
   /** The screen the call came from (absent on INIT). Not validated beyond being a string. */
   screen: string | undefined;
   data: Record<string, unknown>;
+  /**
+   * On INIT and BACK (the calls that open a home screen): what the store holds about the subject, read with the
+   * flow token in one statement. Handlers that show it use this rather than reading it again.
+   */
+  summary?: SubjectSummary | undefined;
 }
 
 /** The next screen, or `{screen: 'SUCCESS', data: {extension_message_response: {params}}}` to complete. */
