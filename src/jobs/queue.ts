@@ -5,6 +5,8 @@ import { executorFor, type Database } from '../lib/db/database.js';
 import type { DB } from '../lib/db/schema.js';
 import type { QueueOverride } from '../config/config.js';
 import { deadLetterName, queueCatalog } from './catalog.js';
+import { failOrphanedJobs } from './orphaned-jobs.js';
+import { createJobWaker, installJobNotifyTrigger } from './wake-on-commit.js';
 
 /**
  * The durable queue is pg-boss on flowguard's own database, so a job can be enqueued inside the transaction
@@ -40,8 +42,13 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
   });
   boss.on('error', (err: Error) => logger.error({ err }, 'queue error'));
   let started = false;
+  const waker = createJobWaker(logger, (workerId) => boss.notifyWorker(workerId));
   return {
     boss,
+    /** Run this worker as soon as a job of its queue is committed, not at its next poll. */
+    wakeOnCommit(queue: string, workerId: string): void {
+      waker.register(queue, workerId);
+    },
     async start(): Promise<void> {
       if (started) return;
       await boss.start();
@@ -60,10 +67,15 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
           await boss.updateQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
         else await boss.createQueue(spec.name, { name: spec.name, ...options, deadLetter: dead });
       }
+      await installJobNotifyTrigger(database.db);
+      if (opts.work) await waker.start(database);
+      // One process at a time opens the embedded store: its active jobs were left by one that was killed.
+      if (opts.work && database.kind === 'pglite') await failOrphanedJobs(boss, database.sql, logger);
     },
     async stop(): Promise<void> {
       if (!started) return;
       started = false;
+      await waker.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
     /** Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). */

@@ -32,13 +32,17 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `flowguard serve` as a real process (the built bin) and wait for its banner. */
+/**
+ * Start `flowguard serve` as a real process (the built bin) and wait for its banner. `port` 0 (default): any free
+ * port; a fixed one lets clients keep the address across a restart.
+ */
 export function startServe(
   env: Record<string, string | undefined>,
   cwd: string,
   timeoutMs = 60_000,
+  port = 0,
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], {
     cwd,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -36,6 +36,8 @@ export interface FakeHubSpot {
   searches: Record<string, unknown>[];
   /** Ids of the contacts deleted through gdpr-delete. */
   gdprDeleted: string[];
+  /** Every authenticated request to either endpoint, with when it arrived (Date.now()). */
+  requests: { path: string; at: number }[];
   seed(properties: Record<string, string>): string;
   /** Make the next N requests (to either endpoint, or `only` one) fail with this status. */
   failNext(n: number, status: number, opts?: { retryAfter?: string; only?: 'search' | 'gdpr-delete' }): void;
@@ -62,6 +64,7 @@ export async function startFakeHubSpot(token = 'pat-test-token'): Promise<FakeHu
   const contacts = new Map<string, FakeContact>();
   const searches: Record<string, unknown>[] = [];
   const gdprDeleted: string[] = [];
+  const requests: { path: string; at: number }[] = [];
   let nextId = 1001;
   let failures:
     { left: number; status: number; retryAfter?: string | undefined; only?: string | undefined } | undefined;
@@ -164,6 +167,7 @@ export async function startFakeHubSpot(token = 'pat-test-token'): Promise<FakeHu
       if (req.headers.authorization !== `Bearer ${token}`) {
         return reply(401, error('INVALID_AUTHENTICATION', 'Authentication credentials not found.'));
       }
+      requests.push({ path: req.url ?? '', at: Date.now() });
       if (failures && failures.left > 0 && (!failures.only || req.url?.endsWith(`/${failures.only}`))) {
         failures.left--;
         const category = failures.status === 429 ? 'RATE_LIMITS' : 'INTERNAL_ERROR';
@@ -192,6 +196,7 @@ export async function startFakeHubSpot(token = 'pat-test-token'): Promise<FakeHu
     contacts,
     searches,
     gdprDeleted,
+    requests,
     seed(properties) {
       const id = String(nextId++);
       const now = new Date().toISOString();

@@ -8,12 +8,15 @@ import type { AddressInfo } from 'node:net';
  * `X-Flowguard-Signature-256` (HMAC-SHA256 of the raw body) and the five-minute timestamp window, keeps
  * records per identifier value in two places (`profiles`, `orders`), and answers synchronously (`sync`) or
  * accepts erasures and confirms them later on the callback URL (`async`). `failNext(n, status)` makes the next
- * n requests fail; `delayNext(ms)` holds the next answer (timeouts).
+ * n requests fail (with a Retry-After header if given; `failNext(0, …)` ends a failure early); `delayNext(ms)`
+ * holds the next answer (timeouts).
  */
 
 export interface ReceivedRequest {
   action: string;
   body: Record<string, unknown>;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface HttpReceiver {
@@ -23,7 +26,9 @@ export interface HttpReceiver {
   /** Requests refused for a bad signature or a stale timestamp. */
   refused: number;
   seed(place: 'profiles' | 'orders', identifier: string, record: Record<string, unknown>): void;
-  failNext(n: number, status: number): void;
+  /** Records still held under any of these identifier values (both places). */
+  held(values: string[]): number;
+  failNext(n: number, status: number, opts?: { retryAfter?: string }): void;
   delayNext(ms: number): void;
   /** Erase what accepted (async) requests asked for and POST signed confirmations; returns their statuses. */
   confirmPending(opts?: { secret?: string; timestamp?: number }): Promise<number[]>;
@@ -44,7 +49,7 @@ export async function startHttpReceiver(secret: string): Promise<HttpReceiver> {
   const store = { profiles: new Map<string, object[]>(), orders: new Map<string, object[]>() };
   const received: ReceivedRequest[] = [];
   const pending: Pending[] = [];
-  let failures = { left: 0, status: 500 };
+  let failures: { left: number; status: number; retryAfter?: string | undefined } = { left: 0, status: 500 };
   let delay = 0;
   const state = { refused: 0 };
 
@@ -74,8 +79,11 @@ export async function startHttpReceiver(secret: string): Promise<HttpReceiver> {
     seed(place, identifier, record) {
       store[place].set(identifier, [...(store[place].get(identifier) ?? []), record]);
     },
-    failNext(n, status) {
-      failures = { left: n, status };
+    held(values) {
+      return recordsOf('profiles', values).length + recordsOf('orders', values).length;
+    },
+    failNext(n, status, opts) {
+      failures = { left: n, status, retryAfter: opts?.retryAfter };
     },
     delayNext(ms) {
       delay = ms;
@@ -115,10 +123,12 @@ export async function startHttpReceiver(secret: string): Promise<HttpReceiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const reply = (status: number, body: unknown) => {
+      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         const send = () => {
           if (!res.destroyed)
-            res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+            res
+              .writeHead(status, { 'content-type': 'application/json', ...headers })
+              .end(JSON.stringify(body));
         };
         const wait = delay;
         delay = 0;
@@ -143,10 +153,11 @@ export async function startHttpReceiver(secret: string): Promise<HttpReceiver> {
         return reply(401, { error: 'timestamp mismatch' });
       }
       const action = String(body.action);
-      received.push({ action, body });
+      received.push({ action, body, at: Date.now() });
       if (failures.left > 0) {
         failures.left--;
-        return reply(failures.status, { error: 'failure' });
+        const { retryAfter } = failures;
+        return reply(failures.status, { error: 'failure' }, retryAfter ? { 'retry-after': retryAfter } : {});
       }
       const values = valuesOf(body);
       const located = () => ({

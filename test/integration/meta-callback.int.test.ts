@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDsrDeps } from '../../src/modules/dsr/index.js';
 import { appUserRef } from '../../src/modules/meta-callback/record-deletion-request.js';
@@ -310,41 +309,5 @@ describe.each(storeKinds())('Meta data deletion callback on %s', (kind) => {
     expect(b.subject_ref).toBe(a.subject_ref);
     expect(t.logs.text()).not.toContain(userId);
   });
-
-  it('never answers 5xx to random bodies (200 runs)', async () => {
-    const part = fc.oneof(fc.base64String(), fc.string(), fc.constant(''));
-    const body = fc.oneof(
-      fc.string().map((s) => `signed_request=${encodeURIComponent(s)}`),
-      fc.tuple(part, part).map(([a, b]) => `signed_request=${a}.${b}`),
-      fc
-        .jsonValue({ maxDepth: 3 })
-        .map((v) => `signed_request=${encodeURIComponent(signedRequest(JSON.stringify(v) ?? 'null'))}`),
-      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
-      // Nearly valid payloads, correctly signed: some are recorded, the rest refused with a 4xx.
-      fc
-        .record({
-          algorithm: fc.constantFrom('HMAC-SHA256', 'hmac-sha256', 'HMAC-SHA1', ''),
-          issued_at: fc.integer({ min: -3 * 86400, max: 3600 }).map((d) => nowSeconds(d)),
-          user_id: fc.oneof(fc.stringMatching(/^[0-9]{5,17}$/), fc.string(), fc.integer()),
-        })
-        .map((p) => `signed_request=${encodeURIComponent(signedRequest(p))}`),
-    );
-    const contentType = fc.constantFrom(
-      'application/x-www-form-urlencoded',
-      'application/x-www-form-urlencoded; charset=utf-8',
-      'application/json',
-      'text/plain',
-    );
-    let accepted = 0;
-    await fc.assert(
-      fc.asyncProperty(body, contentType, async (b, ct) => {
-        const res = await post(b, ct);
-        if (res.statusCode === 200) accepted++;
-        expect(res.statusCode).toBeGreaterThanOrEqual(200);
-        expect(res.statusCode).toBeLessThan(500);
-      }),
-      { numRuns: 200 },
-    );
-    console.info(`random bodies: ${accepted} of 200 accepted`);
-  });
+  // Random bodies (10,000 cases, never a 5xx, the documented status each time): fuzz.suite.ts.
 });

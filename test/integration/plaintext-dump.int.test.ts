@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   TEST_APP_SECRET,
@@ -14,6 +11,7 @@ import {
   storeKinds,
   type TestApp,
 } from '../helpers/test-app.js';
+import { dumpStore } from '../helpers/store-dump.js';
 import {
   contact,
   delivery,
@@ -94,17 +92,6 @@ describe.each(storeKinds())('no plaintext personal data in a %s dump', (kind) =>
     if (yamlDir) fs.rmSync(yamlDir, { recursive: true, force: true });
   });
 
-  async function dump(): Promise<Buffer> {
-    if (t.kind === 'postgres') {
-      return execFileSync('/usr/bin/pg_dump', ['--no-owner', t.databaseUrl!], {
-        maxBuffer: 256 * 1024 * 1024,
-      });
-    }
-    await sql`checkpoint`.execute(t.ctx.database.db);
-    const blob = await t.ctx.database.dump!();
-    return zlib.gunzipSync(Buffer.from(await blob.arrayBuffer()));
-  }
-
   it('stored the content (encrypted), so its absence below means something', async () => {
     const db = t.ctx.database.db;
     const rows = await db.selectFrom('messages').select(['type', 'content']).execute();
@@ -114,7 +101,7 @@ describe.each(storeKinds())('no plaintext personal data in a %s dump', (kind) =>
   });
 
   it('finds no number, name, id or message text in the dump', async () => {
-    const bytes = await dump();
+    const bytes = await dumpStore(t);
     expect(bytes.length).toBeGreaterThan(10_000);
     expect(bytes.includes(canary)).toBe(true);
     const found = secrets.filter((s) => bytes.includes(s));

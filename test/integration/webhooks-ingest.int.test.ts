@@ -135,6 +135,21 @@ describe.each(storeKinds())('webhook ingest on %s', (kind) => {
     expect(s.cipher.decrypt(media.sha256!, 'media', 'sha256', media.id)).toBe(sha);
   });
 
+  it('keeps a media reference without its type when the mime type is not one (a NUL once failed the delivery)', async () => {
+    const p = fakePerson();
+    const messages = ['image/\u0000jpeg', 'image/jpeg\r\nX-Injected: 1', 'jpeg'].map((mime, i) => {
+      const msg = imageMessage(p, { id: `147953713965098${i}` });
+      return { ...msg, image: { ...msg.image, mime_type: mime } };
+    });
+    expect(await ok(await postWebhook(t, delivery({ contacts: [contact(p)], messages })))).toMatchObject({
+      ingested: 4,
+      rejected: 0,
+    });
+    const s = await subject(p);
+    const media = await db().selectFrom('media').select('mime_type').where('subject_id', '=', s.id).execute();
+    expect(media).toEqual([{ mime_type: null }, { mime_type: null }, { mime_type: null }]);
+  });
+
   it('stores a Flow completion encrypted whatever the content setting', async () => {
     const p = fakePerson();
     const responseJson = JSON.stringify({

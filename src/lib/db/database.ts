@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
+import { acquirePidLock, pidLockHolder } from '../pid-lock.js';
 import { PGliteDialect, SessionLock, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -24,6 +25,12 @@ export interface Database {
   readonly sql: SqlExecutor;
   /** Embedded store only: a gzipped tarball of the data dir (tests load it as a template; backups). */
   dump?: () => Promise<Blob>;
+  /**
+   * LISTEN on a channel: `onNotify` gets each NOTIFY payload, delivered when the notifying transaction commits.
+   * Best effort (a lost connection is re-established; notifications sent meanwhile are lost): callers must
+   * also poll. Returns the function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -64,9 +71,57 @@ async function openPostgres(url: string, max: number): Promise<Database> {
         return { rows: r.rows };
       },
     },
+    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
     async close() {
       await db.destroy();
     },
+  };
+}
+
+/** A dedicated connection for LISTEN (a pooled one would be handed to queries), reconnected when lost. */
+async function listenPostgres(
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, application_name: 'flowguard-listen', keepAlive: true });
+    const reconnect = () => {
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      void c.end().catch(() => undefined);
+      if (client === c) client = undefined;
+      if (!stopped && !retry) {
+        retry = setTimeout(() => {
+          retry = undefined;
+          if (!stopped) connect().catch(reconnect);
+        }, 1000);
+        retry.unref();
+      }
+    };
+    c.on('error', reconnect);
+    c.on('end', reconnect);
+    c.on('notification', (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? '');
+    });
+    await c.connect();
+    await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+    client = c;
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = undefined;
+    if (c) {
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+    }
   };
 }
 
@@ -101,6 +156,11 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
         lock.run(async () => ({ rows: (await pgliteQuery(pglite, text, values)).rows })),
     },
     dump: () => lock.run(() => pglite.dumpDataDir('gzip')),
+    // Under the session lock, so the LISTEN is not run inside another caller's open transaction.
+    listen: async (channel, onNotify) => {
+      const stop = await lock.run(() => pglite.listen(channel, onNotify));
+      return () => (closed ? Promise.resolve() : lock.run(() => stop()));
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -115,37 +175,19 @@ export function lockFilePath(dataDir: string): string {
   return path.join(dataDir, 'store.lock');
 }
 
-/** The pid holding the embedded store, or undefined when it is free (a stale lock of a dead process is free). */
+/** The pid holding the embedded store, or undefined when it is free (a stale lock is free: lib/pid-lock.ts). */
 export function storeHolder(dataDir: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(lockFilePath(dataDir), 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    if (pid === process.pid) return pid;
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  return pidLockHolder(lockFilePath(dataDir));
 }
 
 function acquireDirLock(dataDir: string): () => void {
-  const file = lockFilePath(dataDir);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = storeHolder(dataDir);
-      if (holder !== undefined) {
-        throw new AppError(
+  return acquirePidLock(lockFilePath(dataDir), (holder) =>
+    holder === undefined
+      ? new AppError('STORE_LOCKED', {}, `cannot lock the embedded store in ${dataDir}`)
+      : new AppError(
           'STORE_LOCKED',
           { pid: holder },
           `the embedded store in ${dataDir} is in use by process ${holder}`,
-        );
-      }
-      fs.rmSync(file, { force: true });
-    }
-  }
-  throw new AppError('STORE_LOCKED', {}, `cannot lock the embedded store in ${dataDir}`);
+        ),
+  );
 }

@@ -299,6 +299,8 @@ export interface AdminUsersTable {
   updated_at: Timestamp;
   last_login_at: Date | null;
   disabled_at: Date | null;
+  /** When an authenticator was confirmed; null while enrolment is pending (`totp_secret` is then the pending one). */
+  mfa_enrolled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface AdminRecoveryCodesTable {
@@ -317,6 +319,8 @@ export interface AdminSessionsTable {
   expires_at: Timestamp;
   mfa_at: Timestamp;
   ended_at: Date | null;
+  /** A session that may only enrol the authenticator (password shown, no second factor yet). */
+  enrolment: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface AdminLoginThrottleTable {

@@ -81,6 +81,12 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
       if (isAppError(err)) return sendError(reply, err);
       const status = err.statusCode ?? 500;
       if (status === 413) return sendError(reply, new AppError('PAYLOAD_TOO_LARGE', {}, 'body exceeds 3 MB'));
+      if (status === 415) {
+        return sendError(
+          reply,
+          new AppError('UNSUPPORTED_MEDIA_TYPE', {}, 'Content-Type is not a valid media type'),
+        );
+      }
       if (err.validation) return sendError(reply, new AppError('VALIDATION_FAILED', {}, err.message));
       if (status >= 400 && status < 500) {
         return reply

@@ -1,6 +1,8 @@
 import type { Job } from 'pg-boss';
 import type { AppContext } from '../../app/context.js';
+import { failJobRetryingAfter } from '../../jobs/retry-after.js';
 import { createDsrDeps } from '../dsr/index.js';
+import { RetryableError } from './errors.js';
 import { runConnectorTask, type ConnectorTaskJob } from './run-connector-task.js';
 
 /** Parallel task loops per process; each takes one job at a time so one slow system does not hold others. */
@@ -20,13 +22,21 @@ export async function startConnectorWorker(ctx: AppContext): Promise<void> {
         for (const job of jobs) {
           const meta = job as unknown as { retryCount?: number; retryLimit?: number };
           // A dead task's dead letter is queued by the runner, in the transaction that fails the request; the
-          // job itself then ends normally. Retryable failures throw, and the queue backs off.
-          await runConnectorTask(deps, job.data, {
-            retryCount: meta.retryCount ?? 0,
-            retryLimit: meta.retryLimit ?? 0,
-          });
+          // job itself then ends normally. Retryable failures throw, and the queue backs off; when the system
+          // said how long to wait (Retry-After), the next attempt also waits at least that long.
+          try {
+            await runConnectorTask(deps, job.data, {
+              retryCount: meta.retryCount ?? 0,
+              retryLimit: meta.retryLimit ?? 0,
+            });
+          } catch (err) {
+            const wait = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
+            if (wait <= 0) throw err;
+            await failJobRetryingAfter(ctx.database.db, ctx.queue, job, err as Error, wait);
+          }
         }
       },
     );
+    ctx.queue.wakeOnCommit('connector.run', workerId);
   }
 }

@@ -4,12 +4,17 @@
  * to the dead-letter queue at once. Messages carry codes and names, never identifier values.
  */
 export class RetryableError extends Error {
+  /** The system asked to wait this long before the next try (HTTP Retry-After); the job runner honours it. */
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly code: string,
     message?: string,
+    opts: { retryAfterSeconds?: number | undefined } = {},
   ) {
     super(message ?? code);
     this.name = 'RetryableError';
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 
@@ -55,9 +60,30 @@ export function classify(err: unknown): RetryableError | PermanentError {
   return new PermanentError(code ? `error_${code}`.toLowerCase().slice(0, 60) : 'error');
 }
 
-/** HTTP statuses: 408/425/429/5xx retry, other 4xx are permanent. */
-export function classifyStatus(status: number, what: string): RetryableError | PermanentError {
-  if (status === 408 || status === 425 || status === 429 || status >= 500)
-    return new RetryableError(`${what}_http_${status}`);
+/** HTTP statuses: 408/425/429/5xx retry (after the answer's Retry-After, if any), other 4xx are permanent. */
+export function classifyStatus(
+  status: number,
+  what: string,
+  retryAfter?: string | null,
+): RetryableError | PermanentError {
+  if (isRetryableStatus(status)) {
+    return new RetryableError(`${what}_http_${status}`, undefined, {
+      retryAfterSeconds: parseRetryAfter(retryAfter),
+    });
+  }
   return new PermanentError(`${what}_http_${status}`);
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null | undefined, now = Date.now()): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d{1,10}$/.test(value)) return Number(value);
+  // An HTTP date starts with the day's name (IMF-fixdate, and the obsolete RFC 850 and asctime forms).
+  const at = /^[A-Za-z]{3}/.test(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }

@@ -3,8 +3,8 @@ import { hashToken } from '../../lib/crypto/index.js';
 import type { DB } from '../../lib/db/schema.js';
 import type { DsrDeps } from './dsr.types.js';
 import { verifyAndExecute, type CreatedRequest } from './create-request.js';
-import { auditSubjectRef } from '../audit/index.js';
-import { blindIndex } from '../subjects/index.js';
+import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
+import { blindIndexes } from '../subjects/index.js';
 import { loadSubjectIdentities } from './subject-identities.js';
 
 export const CONFIRM_PREFIX = 'fgconfirm:';
@@ -31,7 +31,11 @@ export async function confirmRequest(
     .executeTakeFirst();
   if (!request) return undefined;
   const senderRef = auditSubjectRef(deps.keyring, { subjectId: input.senderSubjectId });
-  if (request.subject_ref !== senderRef && (await namesSender(tx, deps, request, input))) {
+  // The sender under every held audit key version: a request recorded before a new version still matches.
+  const isSender = auditSubjectRefs(deps.keyring, { subjectId: input.senderSubjectId }).includes(
+    request.subject_ref,
+  );
+  if (!isSender && (await namesSender(tx, deps, request, input))) {
     // Staff named someone flowguard did not know yet; the signed tap comes from that very identity.
     await tx
       .updateTable('privacy_requests')
@@ -45,7 +49,7 @@ export async function confirmRequest(
       'whatsapp_confirmation',
     );
   }
-  if (request.subject_ref !== senderRef) {
+  if (!isSender) {
     await deps.audit(tx, {
       tenantId: input.tenantId,
       type: 'request.refused',
@@ -68,9 +72,9 @@ async function namesSender(
 ): Promise<boolean> {
   if (request.subject_id !== null) return false;
   const identities = await loadSubjectIdentities(tx, deps.subjectKeys, input.senderSubjectId);
-  return identities.some(
-    (identity) =>
-      auditSubjectRef(deps.keyring, { blindIndex: blindIndex(deps.keyring, input.tenantId, identity) }) ===
-      request.subject_ref,
+  return identities.some((identity) =>
+    auditSubjectRefs(deps.keyring, {
+      blindIndexes: blindIndexes(deps.keyring, input.tenantId, identity),
+    }).includes(request.subject_ref),
   );
 }

@@ -29,12 +29,13 @@ export function createDsrRepo() {
     lockById: (db: Kysely<DB>, id: string) =>
       db.selectFrom('privacy_requests').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
 
-    findOpen: (db: Kysely<DB>, tenantId: string, subjectRef: string, type: PrivacyRequestType) =>
+    /** `subjectRefs`: the person's reference under every held key version (auditSubjectRefs). */
+    findOpen: (db: Kysely<DB>, tenantId: string, subjectRefs: string[], type: PrivacyRequestType) =>
       db
         .selectFrom('privacy_requests')
         .selectAll()
         .where('tenant_id', '=', tenantId)
-        .where('subject_ref', '=', subjectRef)
+        .where('subject_ref', 'in', subjectRefs)
         .where('type', '=', type)
         .where('status', 'in', OPEN_STATUSES)
         .orderBy('received_at')

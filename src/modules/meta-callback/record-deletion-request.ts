@@ -21,8 +21,8 @@ export function appUserRef(deps: Pick<DsrDeps, 'keyring'>, tenantId: string, use
 
 /**
  * Record Meta's data deletion callback as an erasure request, inside the caller's transaction. The signed payload
- * is claimed first in processed_events (keyed hash of the signed bytes), so a replay of the same signed_request is
- * refused. flowguard holds no WhatsApp identity for an app-scoped id, so the request has no own-store subject: it
+ * is claimed first in processed_events (keyed hash of the signed bytes, looked up under every held key version),
+ * so a replay of the same signed_request is refused. flowguard holds no WhatsApp identity for an app-scoped id, so the request has no own-store subject: it
  * completes at once for the own store (nothing held) and carries only the keyed reference.
  */
 export async function recordDeletionRequest(
@@ -31,13 +31,22 @@ export async function recordDeletionRequest(
   input: { tenant: Tenant; encodedPayload: string; payload: DeletionPayload },
 ): Promise<{ id: string; reference: string; status: string }> {
   const signedHash = crypto.createHash('sha256').update(input.encodedPayload, 'utf8').digest('hex');
-  const eventKey = deps.keyring.hmac('event-id', `${input.tenant.id}\u0000${REPLAY_KIND}\u0000${signedHash}`);
-  const claimed = await tx
-    .insertInto('processed_events')
-    .values({ tenant_id: input.tenant.id, event_key: eventKey, kind: REPLAY_KIND })
-    .onConflict((oc) => oc.columns(['tenant_id', 'event_key']).doNothing())
-    .returning('event_key')
+  const message = `${input.tenant.id}\u0000${REPLAY_KIND}\u0000${signedHash}`;
+  const eventKey = deps.keyring.hmac('event-id', message);
+  const earlier = await tx
+    .selectFrom('processed_events')
+    .select('event_key')
+    .where('tenant_id', '=', input.tenant.id)
+    .where('event_key', 'in', deps.keyring.hmacAll('event-id', message))
     .executeTakeFirst();
+  const claimed = earlier
+    ? undefined
+    : await tx
+        .insertInto('processed_events')
+        .values({ tenant_id: input.tenant.id, event_key: eventKey, kind: REPLAY_KIND })
+        .onConflict((oc) => oc.columns(['tenant_id', 'event_key']).doNothing())
+        .returning('event_key')
+        .executeTakeFirst();
   if (!claimed)
     throw new AppError('CONFLICT', { reason: 'replayed' }, 'this signed_request was already processed');
 

@@ -1,5 +1,6 @@
 export {
   blindIndex,
+  blindIndexes,
   createSubjectResolver,
   type ResolvedSubject,
   type SubjectResolver,

@@ -1,5 +1,5 @@
 import type { Identity } from '../../lib/phone.js';
-import { blindIndex } from '../subjects/index.js';
+import { blindIndex, blindIndexes } from '../subjects/index.js';
 import type { Executor, IngestDeps } from './ingest-deps.js';
 
 export type SuppressionReason = 'stop_keyword' | 'user_preferences';
@@ -48,10 +48,15 @@ export async function applyPreference(
       .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'blind_index']).doNothing())
       .execute();
   } else {
+    // A resume clears the STOP whichever blind-index version recorded it.
+    const all = new Set([
+      ...entries.keys(),
+      ...input.identities.flatMap((identity) => blindIndexes(deps.keyring, tenantId, identity)),
+    ]);
     await tx
       .deleteFrom('suppressions')
       .where('tenant_id', '=', tenantId)
-      .where('blind_index', 'in', [...entries.keys()])
+      .where('blind_index', 'in', [...all])
       .execute();
   }
   if (subjectId) {

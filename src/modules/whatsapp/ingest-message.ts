@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Tenant } from '../tenants/index.js';
 import { bumpCounter, noteReturn } from '../compliance/counters.js';
 import { enqueueMediaFetch } from '../media/index.js';
-import { blindIndex } from '../subjects/index.js';
+import { blindIndexes } from '../subjects/index.js';
 import { applyPreference } from './apply-preference.js';
 import { identitiesOf, type Executor, type IngestDeps } from './ingest-deps.js';
 import { resolveSender } from './ingest-contact.js';
@@ -24,7 +24,7 @@ export async function ingestMessage(
   const subject = await resolveSender(deps, tx, tenant.id, identities, contact?.profileName);
   const { cipher } = subject;
   if (subject.created && tenant.settings.reengagement.enabled) {
-    const indexes = identities.map((i) => blindIndex(deps.keyring, tenant.id, i));
+    const indexes = identities.flatMap((i) => blindIndexes(deps.keyring, tenant.id, i));
     await noteReturn(tx, tenant.id, indexes, tenant.settings.reengagement.windowDays, deps.clock());
   }
   const keepContent = tenant.settings.storeMessageContent;

@@ -25,6 +25,11 @@ export function storedEventKey(deps: Pick<IngestDeps, 'keyring'>, tenantId: stri
   return deps.keyring.hmac('event-id', `${tenantId}\u0000${rawKey}`);
 }
 
+/** The key under the other held event-id versions (a delivery seen before a new version started). */
+function olderEventKeys(deps: Pick<IngestDeps, 'keyring'>, tenantId: string, rawKey: string, key: string) {
+  return deps.keyring.hmacAll('event-id', `${tenantId}\u0000${rawKey}`).filter((k) => k !== key);
+}
+
 /**
  * Ingests one verified delivery in ONE transaction: a failure rolls everything back and the caller answers 500,
  * so Meta delivers again. Idempotent: every keyed event is claimed in processed_events first, and a delivery seen
@@ -125,7 +130,8 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
               if (r.event.kind !== 'contact') tally.add(r.event.kind, 'ignored');
               return [];
             }
-            return [{ r, key: storedEventKey(deps, r.tenant.id, raw) }];
+            const key = storedEventKey(deps, r.tenant.id, raw);
+            return [{ r, key, older: olderEventKeys(deps, r.tenant.id, raw, key) }];
           });
           const fresh = await claim(tx, keyed);
           for (const { r, key } of keyed) {
@@ -145,8 +151,14 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
             else if (contacts.changeHasKeyedEvents(c)) tally.add('contact', 'ignored');
             else {
               const identities = identitiesOf(c.event);
-              await applyStandaloneContact(deps, tx, c.tenant.id, identities, c.event.profileName);
-              tally.add('contact', 'ingested');
+              const applied = await applyStandaloneContact(
+                deps,
+                tx,
+                c.tenant.id,
+                identities,
+                c.event.profileName,
+              );
+              tally.add('contact', applied ? 'ingested' : 'ignored');
             }
           }
         });
@@ -178,14 +190,21 @@ const CLAIM_CHUNK = 5000;
 /**
  * Claims events in processed_events; returns the `tenant\0key` pairs that were new. Rows go in sorted order so
  * concurrent deliveries of overlapping events lock them in the same order (no deadlock), a chunk per statement.
+ * An event already claimed under an older event-id key version is not new either.
  */
-async function claim(tx: Executor, keyed: { r: RoutedEvent; key: string }[]): Promise<Set<string>> {
+async function claim(
+  tx: Executor,
+  keyed: { r: RoutedEvent; key: string; older: string[] }[],
+): Promise<Set<string>> {
+  const seen = await claimedEarlier(tx, keyed);
   const rows = [
     ...new Map(
-      keyed.map(({ r, key }) => [
-        `${r.tenant.id}\u0000${key}`,
-        { tenant_id: r.tenant.id, event_key: key, kind: r.event.kind },
-      ]),
+      keyed
+        .filter(({ r, key }) => !seen.has(`${r.tenant.id}\u0000${key}`))
+        .map(({ r, key }) => [
+          `${r.tenant.id}\u0000${key}`,
+          { tenant_id: r.tenant.id, event_key: key, kind: r.event.kind },
+        ]),
     ),
   ]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -201,6 +220,30 @@ async function claim(tx: Executor, keyed: { r: RoutedEvent; key: string }[]): Pr
     for (const c of claimed) fresh.add(`${c.tenant_id}\u0000${c.event_key}`);
   }
   return fresh;
+}
+
+/** The `tenant\0key` pairs whose event was claimed under another held version of the event-id key. */
+async function claimedEarlier(
+  tx: Executor,
+  keyed: { r: RoutedEvent; key: string; older: string[] }[],
+): Promise<Set<string>> {
+  const byOlder = new Map<string, string>();
+  for (const { r, key, older } of keyed)
+    for (const o of older) byOlder.set(`${r.tenant.id}\u0000${o}`, `${r.tenant.id}\u0000${key}`);
+  const seen = new Set<string>();
+  const olderKeys = [...new Set(keyed.flatMap((k) => k.older))];
+  for (let i = 0; i < olderKeys.length; i += CLAIM_CHUNK) {
+    const found = await tx
+      .selectFrom('processed_events')
+      .select(['tenant_id', 'event_key'])
+      .where('event_key', 'in', olderKeys.slice(i, i + CLAIM_CHUNK))
+      .execute();
+    for (const f of found) {
+      const id = byOlder.get(`${f.tenant_id}\u0000${f.event_key}`);
+      if (id) seen.add(id);
+    }
+  }
+  return seen;
 }
 
 interface Notes {

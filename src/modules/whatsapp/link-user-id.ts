@@ -1,5 +1,5 @@
 import type { Identity } from '../../lib/phone.js';
-import { blindIndex } from '../subjects/index.js';
+import { blindIndexes } from '../subjects/index.js';
 import type { Executor, IngestDeps } from './ingest-deps.js';
 import type { UserIdUpdateEvent } from './parse-webhook.js';
 
@@ -42,7 +42,7 @@ export async function linkUserId(
     .set({ superseded_at: deps.clock() })
     .where('tenant_id', '=', tenantId)
     .where('kind', '=', 'bsuid')
-    .where('blind_index', '=', blindIndex(deps.keyring, tenantId, previous))
+    .where('blind_index', 'in', blindIndexes(deps.keyring, tenantId, previous))
     .where('subject_id', '=', subjectId)
     .where('superseded_at', 'is', null)
     .execute();

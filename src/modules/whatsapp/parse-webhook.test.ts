@@ -131,6 +131,33 @@ describe('parseWebhook: messages field', () => {
     expect(m?.text).toBeUndefined();
   });
 
+  it('keeps a media message whose mime type is not a media type, without the type', () => {
+    const image = (mime_type: Json) => ({
+      from: WA[1],
+      id: wamid(3),
+      timestamp: TS,
+      type: 'image',
+      image: { id: '1479537139650974', mime_type },
+    });
+    for (const bad of [
+      'image/\u0000jpeg',
+      'image/jpeg\r\nX: y',
+      'jpeg',
+      '',
+      'ïmage/jpeg',
+      42,
+      ['image/jpeg'],
+    ]) {
+      const r = single(messagesValue({ messages: [image(bad)] }));
+      expect(r.rejected).toEqual([]);
+      expect(ofKind(r, 'message')[0]?.media).toEqual({ id: '1479537139650974', kind: 'image' });
+    }
+    for (const good of ['image/jpeg', 'audio/ogg; codecs=opus', 'application/vnd.ms-excel']) {
+      const r = single(messagesValue({ messages: [image(good)] }));
+      expect(ofKind(r, 'message')[0]?.media?.mimeType).toBe(good);
+    }
+  });
+
   it('parses a Flow completion (nfm_reply)', () => {
     const responseJson = JSON.stringify({ flow_token: 'ft_abc.def', screen_0_choice: '1' });
     const r = single(

@@ -133,9 +133,18 @@ export const interactivePartSchema = z
 export const MEDIA_KINDS = ['image', 'document', 'audio', 'video', 'sticker'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
+/** `type/subtype` with optional parameters (`audio/ogg; codecs=opus`), printable ASCII only (RFC 6838). */
+const MEDIA_TYPE = /^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(?:\s*;\s*[\x20-\x7e]*)?$/;
+
+/**
+ * A media type is kept in plaintext (it is not personal data), so only a real one is: anything else (control
+ * characters, NUL, which PostgreSQL text cannot hold) is dropped and the media kept without a type.
+ */
+const mimeTypeSchema = z.string().max(WEBHOOK_LIMITS.mimeType).regex(MEDIA_TYPE).nullish().catch(undefined);
+
 export const mediaPartSchema = z.object({
   id: opaqueIdSchema,
-  mime_type: z.string().max(WEBHOOK_LIMITS.mimeType).nullish(),
+  mime_type: mimeTypeSchema,
   sha256: z.string().max(WEBHOOK_LIMITS.sha256).nullish(),
   caption: textSchema.nullish(),
 });

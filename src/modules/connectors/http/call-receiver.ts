@@ -3,9 +3,9 @@ import type { HttpAction } from './protocol.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signBody } from './signature.js';
 
 /**
- * One signed POST to the business's receiver. Timeouts and connection failures retry; 408/429/5xx retry;
- * other 4xx (bad signature, unknown action) are permanent. The receiver's answer body is returned parsed;
- * error bodies are ignored (they could echo what we sent).
+ * One signed POST to the business's receiver. Timeouts and connection failures retry; 408/429/5xx retry
+ * (not before the answer's Retry-After); other 4xx (bad signature, unknown action) are permanent. The
+ * receiver's answer body is returned parsed; error bodies are ignored (they could echo what we sent).
  */
 export async function callReceiver(
   spec: { url: string; secret: string; timeoutMs: number },
@@ -36,7 +36,9 @@ export async function callReceiver(
   } catch (err) {
     throw fetchError(err, action);
   }
-  if (res.status !== 200 && res.status !== 202) throw classifyStatus(res.status, `http_${action}`);
+  if (res.status !== 200 && res.status !== 202) {
+    throw classifyStatus(res.status, `http_${action}`, res.headers.get('retry-after'));
+  }
   try {
     return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
   } catch {

@@ -1,4 +1,4 @@
-import { PermanentError, RetryableError, classify } from '../errors.js';
+import { PermanentError, RetryableError, classify, parseRetryAfter } from '../errors.js';
 
 /**
  * A minimal HubSpot API client: JSON POSTs with the private-app token as a bearer token. Failures are
@@ -70,15 +70,19 @@ export function assertOk(res: HubSpotResponse, what: string, ok: number[]): void
   if (res.status === 401 || res.status === 403) {
     throw new PermanentError(code, `hubspot rejected the token for ${what}: ${res.status}${suffix}`);
   }
+  // Retry-After (on a 429, or a 503) holds the job's next attempt back at least that long.
+  const after = parseRetryAfter(res.retryAfter);
   if (res.status === 429) {
-    const after = retryAfterSeconds(res.retryAfter);
     throw new RetryableError(
       code,
       `hubspot rate limit on ${what}${suffix}${after !== undefined ? `; retry after ${after}s` : ''}`,
+      { retryAfterSeconds: after },
     );
   }
   if (res.status === 408 || res.status >= 500) {
-    throw new RetryableError(code, `hubspot ${what} failed: ${res.status}${suffix}`);
+    throw new RetryableError(code, `hubspot ${what} failed: ${res.status}${suffix}`, {
+      retryAfterSeconds: after,
+    });
   }
   throw new PermanentError(code, `hubspot ${what} failed: ${res.status}${suffix}`);
 }
@@ -87,12 +91,4 @@ export function assertOk(res: HubSpotResponse, what: string, ok: number[]): void
 function categoryOf(body: unknown): string | undefined {
   const c = (body as { category?: unknown } | undefined)?.category;
   return typeof c === 'string' && /^[A-Z_]{1,40}$/.test(c) ? c : undefined;
-}
-
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim());
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
