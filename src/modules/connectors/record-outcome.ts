@@ -61,10 +61,13 @@ export async function recordOutcome(
     .where('request_id', '=', job.requestId)
     .where('system_id', '=', job.systemId)
     .execute();
+  // Lock order: the task, then its request, then the audit chain and other tasks. A dead-letter replay locks
+  // the request before the task it revives, so the two cannot wait for each other.
   const request = await tx
     .selectFrom('privacy_requests')
     .select(['tenant_id', 'subject_ref', 'type'])
     .where('id', '=', job.requestId)
+    .forUpdate()
     .executeTakeFirstOrThrow();
   if (request.type === 'erasure') {
     for (const o of input.outcomes) {

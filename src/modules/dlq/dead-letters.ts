@@ -58,6 +58,9 @@ export async function retryDeadLetter(
   await db.transaction().execute(async (tx) => {
     if (original === 'connector.run') {
       const { requestId, systemId } = letter.data as { requestId: string; systemId: string };
+      // The request first, as a finishing task does (its task, then the request, then the audit chain):
+      // concurrent replays and finishing tasks of one request then queue on this row instead of deadlocking.
+      await tx.selectFrom('privacy_requests').select('id').where('id', '=', requestId).forUpdate().execute();
       await tx
         .updateTable('request_tasks')
         .set({ status: 'pending', queued_at: new Date(), updated_at: new Date() })
