@@ -2,7 +2,7 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="../autocannon.d.ts" />
 import autocannon from 'autocannon';
-import { openWindow } from './proc.js';
+import { openWindow, type ProcWindow } from './proc.js';
 import { summarize } from './stats.js';
 import type { RunMetrics } from './types.js';
 
@@ -72,19 +72,7 @@ export async function loadRun(opts: LoadOptions): Promise<RunMetrics> {
   void opts.until?.finally(() => instance.stop());
   const result = await instance;
   const seconds = Number((last > start ? last : process.hrtime.bigint()) - start) / 1e9;
-  const proc = window.stop();
-  const s = summarize(latencies);
-  return {
-    count: latencies.length,
-    errors: unexpected + result.errors + result.timeouts,
-    seconds,
-    perSecond: latencies.length / seconds,
-    p50Ms: s.p50Ms,
-    p99Ms: s.p99Ms,
-    meanMs: s.meanMs,
-    maxMs: s.maxMs,
-    ...proc,
-  };
+  return runMetrics(latencies, unexpected + result.errors + result.timeouts, seconds, window.stop());
 }
 
 /** Time `count` sequential async operations (one at a time) with the same CPU/memory probe. */
@@ -110,6 +98,16 @@ export async function sequentialRun(
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (errors === count && firstError) throw firstError;
+  return runMetrics(latencies, errors, seconds, window.stop());
+}
+
+/** A run's metrics from the latencies of its successes, its failures, its wall-clock time and the probe. */
+function runMetrics(
+  latencies: number[],
+  errors: number,
+  seconds: number,
+  proc: ReturnType<ProcWindow['stop']>,
+): RunMetrics {
   const s = summarize(latencies);
   return {
     count: latencies.length,
@@ -120,6 +118,6 @@ export async function sequentialRun(
     p99Ms: s.p99Ms,
     meanMs: s.meanMs,
     maxMs: s.maxMs,
-    ...window.stop(),
+    ...proc,
   };
 }

@@ -5,9 +5,9 @@ import { sequentialRun } from '../harness/load.js';
 import { benchPerson, phoneOf } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
 import { startServer } from '../harness/server.js';
-import { createStore, withContext, type StoreKind } from '../harness/store.js';
+import { createStore, withContext } from '../harness/store.js';
 import type { Point } from '../harness/types.js';
-import type { Scenario, ScenarioOutput } from './context.js';
+import { storeKinds, type Scenario, type ScenarioOutput } from './context.js';
 
 const MESSAGES = 1000;
 
@@ -20,7 +20,7 @@ export const accessExportScenario: Scenario = {
   id: 'access-export',
   title: `Access export of a person with ${MESSAGES.toLocaleString('en-US')} messages`,
   async run(ctx): Promise<ScenarioOutput> {
-    const kinds: StoreKind[] = !ctx.tiny && ctx.services.postgres ? ['pglite', 'postgres'] : ['pglite'];
+    const kinds = storeKinds(ctx);
     const count = ctx.tiny ? 10 : 200;
     const points: Point[] = [];
     let bytes = 0;

@@ -1,3 +1,4 @@
+import type { StoreKind } from '../harness/store.js';
 import type { ChartMarkers, Goal, Point, Reference } from '../harness/types.js';
 
 /** What every scenario gets from the runner. */
@@ -34,4 +35,19 @@ export interface Scenario {
 
 export function goal(name: string, target: string, actual: string, met: boolean): Goal {
   return { name, target, actual, met };
+}
+
+/** The store a PostgreSQL-sized scenario measures: PostgreSQL, or PGlite at the smoke test's tiny sizes. */
+export function postgresUnlessTiny(ctx: ScenarioContext): StoreKind {
+  return ctx.tiny ? 'pglite' : 'postgres';
+}
+
+/** `unavailable` of a scenario measured on PostgreSQL only (the smoke test runs it on PGlite instead). */
+export function withoutPostgres(ctx: ScenarioContext): string | undefined {
+  return !ctx.tiny && !ctx.services.postgres ? 'needs PostgreSQL on 127.0.0.1:5432' : undefined;
+}
+
+/** The stores a scenario compares: PGlite, and PostgreSQL too when the machine has it (not at tiny sizes). */
+export function storeKinds(ctx: ScenarioContext): StoreKind[] {
+  return !ctx.tiny && ctx.services.postgres ? ['pglite', 'postgres'] : ['pglite'];
 }

@@ -2,34 +2,35 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
+import { PutObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { decryptFlowResponse, encryptFlowRequest } from '../../src/lib/crypto/flow-crypto.js';
-import { signMetaBody } from '../../src/lib/crypto/meta-signature.js';
+import { decryptFlowResponse } from '../../src/lib/crypto/flow-crypto.js';
 import { createApiKey } from '../../src/modules/apikeys/index.js';
-import { createFlowTokens } from '../../src/modules/flows/index.js';
+import {
+  closeRedis,
+  connectRedis,
+  createMariaDatabase,
+  s3rverClient,
+  type MariaDatabase,
+} from '../../test/helpers/business-stores.js';
 import { startS3rver, type S3rverInstance } from '../../test/helpers/s3rver.js';
+import { flowRequest, issueFlowTokens } from '../harness/flow-calls.js';
 import { sequentialRun } from '../harness/load.js';
-import { benchPerson, phoneOf, type BenchPerson } from '../harness/people.js';
+import { benchPerson, type BenchPerson } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
 import { startServer } from '../harness/server.js';
-import {
-  BENCH_APP_SECRET,
-  createPgDatabase,
-  createStore,
-  withContext,
-  type StoreKind,
-} from '../harness/store.js';
-import { goal, type Scenario, type ScenarioOutput } from './context.js';
+import { createPgDatabase, createStore, withContext } from '../harness/store.js';
+import { goal, postgresUnlessTiny, type Scenario, type ScenarioOutput } from './context.js';
 
 /** The business's systems of the data map: a PostgreSQL database, a MariaDB database, Redis and S3 (s3rver). */
 class Systems {
   readonly tag = crypto.randomBytes(4).toString('hex');
-  readonly myDb = `fg_bench_${this.tag}`;
+  readonly redisPrefix = `fgbench:${this.tag}:`;
   biz!: { url: string; drop: () => Promise<void> };
   pgc!: pg.Client;
+  myDb!: MariaDatabase;
   my!: mysql.Connection;
   redis!: Redis;
   s3!: S3rverInstance;
@@ -44,21 +45,13 @@ class Systems {
       create index on active_sessions (whatsapp_id);
       create table marketing_preferences (id serial primary key, user_phone text, email text, opted_in boolean);
       create index on marketing_preferences (user_phone);`);
-    this.my = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-    await this.my.query(`create database ${this.myDb}`);
-    await this.my.query(
-      `create table ${this.myDb}.chat_sessions (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))`,
-    );
-    this.redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-    await this.redis.connect();
+    this.myDb = await createMariaDatabase(`fg_bench_${this.tag}`, [
+      'create table chat_sessions (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))',
+    ]);
+    this.my = await mysql.createConnection(this.myDb.url);
+    this.redis = await connectRedis();
     this.s3 = await startS3rver(['media']);
-    this.s3c = new S3Client({
-      endpoint: this.s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: this.s3.accessKeyId, secretAccessKey: this.s3.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    this.s3c = s3rverClient(this.s3);
   }
 
   yaml(): string {
@@ -74,13 +67,13 @@ systems:
       - { table: marketing_preferences, identity: { column: user_phone, format: e164 }, erase: { mask: [user_phone, email] } }
   - id: support-db
     type: mysql
-    url: mysql://root@127.0.0.1:3306/${this.myDb}
+    url: ${this.myDb.url}
     collections:
       - { table: chat_sessions, identity: { column: phone_digits, format: digits } }
   - id: cache
     type: redis
     url: redis://127.0.0.1:6379
-    keys: ["fgbench:${this.tag}:session:{digits}"]
+    keys: ["${this.redisPrefix}session:{digits}"]
   - id: media
     type: s3
     bucket: media
@@ -101,11 +94,11 @@ systems:
       'insert into marketing_preferences (user_phone, email, opted_in) values ($1, $2, true)',
       [p.e164, `${p.waId}@example.test`],
     );
-    await this.my.query(`insert into ${this.myDb}.chat_sessions (phone_digits, transcript) values (?, ?)`, [
+    await this.my.query('insert into chat_sessions (phone_digits, transcript) values (?, ?)', [
       p.waId,
       'hello',
     ]);
-    await this.redis.set(`fgbench:${this.tag}:session:${p.waId}`, 'x');
+    await this.redis.set(`${this.redisPrefix}session:${p.waId}`, 'x');
     await this.s3c.send(
       new PutObjectCommand({ Bucket: 'media', Key: `users/${p.waId}/avatar.jpg`, Body: 'img' }),
     );
@@ -114,10 +107,9 @@ systems:
   /** Rows, keys and objects of the person still there (0 after an erasure). */
   async left(p: BenchPerson): Promise<number> {
     const n = async (q: string, v: unknown[]) => Number((await this.pgc.query(q, v)).rows[0].n);
-    const [rows] = await this.my.query(
-      `select count(*) as n from ${this.myDb}.chat_sessions where phone_digits = ?`,
-      [p.waId],
-    );
+    const [rows] = await this.my.query('select count(*) as n from chat_sessions where phone_digits = ?', [
+      p.waId,
+    ]);
     const objects = await this.s3c.send(
       new ListObjectsV2Command({ Bucket: 'media', Prefix: `users/${p.waId}/` }),
     );
@@ -125,7 +117,7 @@ systems:
       (await n('select count(*) as n from active_sessions where whatsapp_id = $1', [p.waId])) +
       (await n('select count(*) as n from marketing_preferences where user_phone = $1', [p.e164])) +
       Number((rows as { n: number }[])[0]?.n ?? 0) +
-      (await this.redis.exists(`fgbench:${this.tag}:session:${p.waId}`)) +
+      (await this.redis.exists(`${this.redisPrefix}session:${p.waId}`)) +
       (objects.KeyCount ?? 0)
     );
   }
@@ -133,13 +125,9 @@ systems:
   async stop(): Promise<void> {
     await this.pgc?.end().catch(() => {});
     await this.biz?.drop().catch(() => {});
-    await this.my?.query(`drop database if exists ${this.myDb}`).catch(() => {});
     await this.my?.end().catch(() => {});
-    if (this.redis) {
-      const keys = await this.redis.keys(`fgbench:${this.tag}:*`);
-      if (keys.length) await this.redis.del(...keys);
-      this.redis.disconnect();
-    }
+    await this.myDb?.drop().catch(() => {});
+    await closeRedis(this.redis, this.redisPrefix);
     this.s3c?.destroy();
     await this.s3?.close();
   }
@@ -147,7 +135,7 @@ systems:
 
 /** The deletion submit of the Privacy Center Flow; returns the request id. */
 async function submitErasure(baseUrl: string, publicKey: crypto.KeyObject, token: string): Promise<string> {
-  const enc = encryptFlowRequest(
+  const { prepared, aesKey, iv } = flowRequest(
     {
       version: '3.0',
       action: 'data_exchange',
@@ -157,18 +145,14 @@ async function submitErasure(baseUrl: string, publicKey: crypto.KeyObject, token
     },
     publicKey,
   );
-  const body = JSON.stringify(enc.body);
   const res = await fetch(`${baseUrl}/flows/endpoint`, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-hub-signature-256': signMetaBody(Buffer.from(body), BENCH_APP_SECRET),
-    },
-    body,
+    headers: prepared.headers,
+    body: prepared.body,
   });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`flow submit answered ${res.status}`);
-  const answer = decryptFlowResponse(text, enc.aesKey, enc.iv) as {
+  const answer = decryptFlowResponse(text, aesKey, iv) as {
     data?: { error_message?: string; extension_message_response?: { params?: { request_id?: string } } };
   };
   const id = answer.data?.extension_message_response?.params?.request_id;
@@ -198,7 +182,7 @@ export const e2eErasureScenario: Scenario = {
     return missing.length ? `needs ${missing.join(', ')} on 127.0.0.1` : undefined;
   },
   async run(ctx): Promise<ScenarioOutput> {
-    const kind: StoreKind = ctx.tiny ? 'pglite' : 'postgres';
+    const kind = postgresUnlessTiny(ctx);
     const n = ctx.tiny ? 2 : 40;
     const systems = new Systems();
     const yamlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-bench-e2e-'));
@@ -212,20 +196,7 @@ export const e2eErasureScenario: Scenario = {
         const { apiKey, tokens } = await withContext(store, async (app) => {
           const tenant = await app.tenants.getDefault();
           const key = await createApiKey(app.database.db, { tenantId: tenant.id, name: 'bench' });
-          const issuer = createFlowTokens({
-            db: app.database.db,
-            subjects: app.subjects,
-            clock: app.clock,
-            ttlSeconds: app.config.flowTokenTtlSeconds,
-          });
-          const out: string[] = [];
-          for (const p of people) {
-            const issued = await app.database.db
-              .transaction()
-              .execute((tx) => issuer.issue(tx, tenant.id, phoneOf(p)));
-            out.push(issued.token);
-          }
-          return { apiKey: key.key, tokens: out };
+          return { apiKey: key.key, tokens: await issueFlowTokens(app, people) };
         });
         for (const p of people) await systems.seed(p);
         const server = await startServer(store);

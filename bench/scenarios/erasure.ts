@@ -4,9 +4,9 @@ import { createDsrDeps, createRequest } from '../../src/modules/dsr/index.js';
 import { sequentialRun } from '../harness/load.js';
 import { phoneOf } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
-import { createStore, withContext, type StoreKind } from '../harness/store.js';
+import { createStore, withContext } from '../harness/store.js';
 import type { Goal, Point } from '../harness/types.js';
-import { goal, type Scenario, type ScenarioOutput } from './context.js';
+import { goal, postgresUnlessTiny, withoutPostgres, type Scenario, type ScenarioOutput } from './context.js';
 import { createTargets, seedBulk, storeShape, type Target } from './erasure-seed.js';
 import { describeTiming, timedDb } from '../harness/sql-timing.js';
 
@@ -91,10 +91,9 @@ const SUBJECT_TABLES = [
 export const erasureScenario: Scenario = {
   id: 'erasure',
   title: 'Erasure latency of own data by store size',
-  unavailable: (ctx) =>
-    !ctx.tiny && !ctx.services.postgres ? 'needs PostgreSQL on 127.0.0.1:5432' : undefined,
+  unavailable: withoutPostgres,
   async run(ctx): Promise<ScenarioOutput> {
-    const kind: StoreKind = ctx.tiny ? 'pglite' : 'postgres';
+    const kind = postgresUnlessTiny(ctx);
     const erasures = ctx.tiny ? 20 : 500;
     const sizes = [...ctx.sizes].sort((a, b) => a - b);
     const store = await createStore(kind);

@@ -1,17 +1,16 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { decryptFlowResponse, encryptFlowRequest } from '../../src/lib/crypto/flow-crypto.js';
-import { signMetaBody } from '../../src/lib/crypto/meta-signature.js';
-import { createFlowTokens } from '../../src/modules/flows/index.js';
-import { loadRun, type PreparedRequest } from '../harness/load.js';
+import { decryptFlowResponse } from '../../src/lib/crypto/flow-crypto.js';
+import { flowRequest, issueFlowTokens } from '../harness/flow-calls.js';
+import { loadRun } from '../harness/load.js';
 import { profiledRun } from '../harness/profiled.js';
-import { benchPerson, phoneOf } from '../harness/people.js';
+import { benchPerson } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
 import { startServer } from '../harness/server.js';
 import { round } from '../harness/stats.js';
-import { BENCH_APP_SECRET, createStore, withContext, type StoreKind } from '../harness/store.js';
+import { createStore, withContext, type StoreKind } from '../harness/store.js';
 import type { Point, Reference } from '../harness/types.js';
-import { goal, type Scenario, type ScenarioContext, type ScenarioOutput } from './context.js';
+import { goal, storeKinds, type Scenario, type ScenarioContext, type ScenarioOutput } from './context.js';
 
 type Action = 'ping' | 'INIT';
 
@@ -35,19 +34,6 @@ export function rsaDecryptsPerSecond(privateKeyPem: string, seconds: number): nu
     now = process.hrtime.bigint();
   }
   return n / (Number(now - start) / 1e9);
-}
-
-function flowRequest(payload: object, publicKey: crypto.KeyObject) {
-  const enc = encryptFlowRequest(payload, publicKey);
-  const body = JSON.stringify(enc.body);
-  const prepared: PreparedRequest = {
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-hub-signature-256': signMetaBody(Buffer.from(body), BENCH_APP_SECRET),
-    },
-  };
-  return { prepared, aesKey: enc.aesKey, iv: enc.iv };
 }
 
 function payloadFor(action: Action, tokens: string[], i: number): object {
@@ -74,23 +60,12 @@ async function checkOnce(baseUrl: string, action: Action, tokens: string[], publ
 async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds: number, profile: boolean) {
   const store = await createStore(kind);
   try {
-    const tokens = await withContext(store, async (app) => {
-      const tenant = await app.tenants.getDefault();
-      const issuer = createFlowTokens({
-        db: app.database.db,
-        subjects: app.subjects,
-        clock: app.clock,
-        ttlSeconds: app.config.flowTokenTtlSeconds,
-      });
-      const out: string[] = [];
-      for (let i = 0; i < 32; i++) {
-        const issued = await app.database.db
-          .transaction()
-          .execute((tx) => issuer.issue(tx, tenant.id, phoneOf(benchPerson())));
-        out.push(issued.token);
-      }
-      return out;
-    });
+    const tokens = await withContext(store, (app) =>
+      issueFlowTokens(
+        app,
+        Array.from({ length: 32 }, () => benchPerson()),
+      ),
+    );
     // The best of three: other work on the machine can only make the loop slower.
     const pem = fs.readFileSync(store.env.FLOWS_PRIVATE_KEY_FILE!, 'utf8');
     const limit = Math.max(...[0, 1, 2].map(() => rsaDecryptsPerSecond(pem, limitSeconds / 3)));
@@ -160,7 +135,7 @@ export const flowsScenario: Scenario = {
   id: 'flows',
   title: 'Flows endpoint: encrypted Privacy Center INIT (valid token) and ping',
   async run(ctx): Promise<ScenarioOutput> {
-    const kinds: StoreKind[] = !ctx.tiny && ctx.services.postgres ? ['pglite', 'postgres'] : ['pglite'];
+    const kinds = storeKinds(ctx);
     const points: Point[] = [];
     const references: Reference[] = [];
     const goals = [];

@@ -5,9 +5,9 @@ import { loadRun } from '../harness/load.js';
 import { benchPerson } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
 import { startServer, type ServerProcess } from '../harness/server.js';
-import { createStore, repoRoot, withContext, type BenchStore, type StoreKind } from '../harness/store.js';
+import { createStore, repoRoot, withContext, type BenchStore } from '../harness/store.js';
 import type { RunMetrics } from '../harness/types.js';
-import { goal, type Scenario, type ScenarioOutput } from './context.js';
+import { goal, postgresUnlessTiny, withoutPostgres, type Scenario, type ScenarioOutput } from './context.js';
 import { seedExpiredMessages } from './retention-seed.js';
 import { inboundText } from './webhooks.js';
 
@@ -62,10 +62,9 @@ const ingest = (server: ServerProcess, amount: number, until?: Promise<unknown>)
 export const retentionScenario: Scenario = {
   id: 'retention',
   title: 'Retention sweep of expired rows, and webhook ingest during the sweep',
-  unavailable: (ctx) =>
-    !ctx.tiny && !ctx.services.postgres ? 'needs PostgreSQL on 127.0.0.1:5432' : undefined,
+  unavailable: withoutPostgres,
   async run(ctx): Promise<ScenarioOutput> {
-    const kind: StoreKind = ctx.tiny ? 'pglite' : 'postgres';
+    const kind = postgresUnlessTiny(ctx);
     const expired = ctx.tiny ? 2_000 : 1_000_000;
     const store = await createStore(kind);
     try {

@@ -22,7 +22,7 @@ import type { Point } from '../harness/types.js';
 import { seedBulk } from './erasure-seed.js';
 
 const PREFILL = 100_000;
-import { goal, type Scenario, type ScenarioContext, type ScenarioOutput } from './context.js';
+import { goal, storeKinds, type Scenario, type ScenarioContext, type ScenarioOutput } from './context.js';
 
 /** One signed Cloud API delivery: a text message (unique wamid) from a new person, with their contact card. */
 export function inboundText(p: BenchPerson): PreparedRequest {
@@ -179,7 +179,7 @@ export const webhooksScenario: Scenario = {
   id: 'webhooks',
   title: 'Webhook ingest: signed inbound text messages, each from a new person',
   async run(ctx): Promise<ScenarioOutput> {
-    const kinds: StoreKind[] = !ctx.tiny && ctx.services.postgres ? ['pglite', 'postgres'] : ['pglite'];
+    const kinds = storeKinds(ctx);
     const points: Point[] = [];
     const notes = [
       'Each delivery is one signed `messages` change with a contact card and a text message from a person seen for the first time: signature check, event de-duplication, a new subject with its own data key, an encrypted identity and profile name, and the message metadata, in one transaction.',

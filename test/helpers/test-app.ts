@@ -70,6 +70,19 @@ export const TEST_VERIFY_TOKEN = 'test-verify-token-0123';
 export const TEST_PHONE_NUMBER_ID = '100000000000001';
 
 /**
+ * The WhatsApp settings of the test number for a flowguard process's environment; with `graphUrl` (a fake
+ * Graph API) also an access token, so notifications and media go there.
+ */
+export function testWhatsAppEnv(graphUrl?: string): Record<string, string> {
+  return {
+    WHATSAPP_APP_SECRET: TEST_APP_SECRET,
+    WHATSAPP_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
+    WHATSAPP_PHONE_NUMBER_ID: TEST_PHONE_NUMBER_ID,
+    ...(graphUrl ? { WHATSAPP_ACCESS_TOKEN: 'test-access-token', WHATSAPP_GRAPH_URL: graphUrl } : {}),
+  };
+}
+
+/**
  * A whole flowguard (context + HTTP server, not listening; drive it with app.inject) on a fresh store of the
  * given kind. `env` overrides the default single-tenant environment.
  */

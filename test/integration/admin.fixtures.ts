@@ -53,6 +53,11 @@ export function totpAt(t: TestApp, admin: TestAdmin, at: Date = t.ctx.clock()): 
   return generate({ secret: admin.secret, epoch: Math.floor(at.getTime() / 1000) });
 }
 
+/** A random client address (10.x.x.x) for X-Forwarded-For: each has a sign-in throttle of its own. */
+export function clientIp(): string {
+  return `10.${crypto.randomInt(256)}.${crypto.randomInt(256)}.${crypto.randomInt(1, 255)}`;
+}
+
 export interface Session {
   cookie: string;
   csrf: string;
@@ -262,4 +267,24 @@ export async function expectNothingPersonal(w: AdminWorld): Promise<void> {
     expect(audit).not.toContain(value.replace('+', ''));
     expect(logs).not.toContain(value);
   }
+}
+
+/**
+ * None of the `secrets` a test file handled (e-mails, passwords, TOTP secrets, recovery codes, session
+ * tokens) is in an audit row or a log line; more than `atLeast` were collected, and the audit log holds each
+ * of `events`.
+ */
+export async function expectSecretsKeptOut(
+  t: TestApp,
+  secrets: string[],
+  opts: { atLeast: number; events: string[] },
+): Promise<void> {
+  expect(secrets.length).toBeGreaterThan(opts.atLeast);
+  const audit = JSON.stringify(await auditRows(t));
+  const logs = t.logs.text();
+  for (const value of secrets) {
+    expect(audit).not.toContain(value);
+    expect(logs).not.toContain(value);
+  }
+  for (const event of opts.events) expect(audit).toContain(event);
 }

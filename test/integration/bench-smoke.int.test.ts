@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { RUN_METRICS } from '../../bench/harness/point.js';
 import { writeResults } from '../../bench/harness/report.js';
-import type { BenchResult, Point, RunMetrics } from '../../bench/harness/types.js';
+import type { BenchResult, Point } from '../../bench/harness/types.js';
 import { runBench } from '../../bench/runner.js';
 import { scenarios } from '../../bench/scenarios/index.js';
 import { hasService } from '../helpers/test-app.js';
@@ -14,29 +15,13 @@ import { hasService } from '../helpers/test-app.js';
  * nothing here; the point is that `npm run bench` never rots.
  */
 
-const METRIC_KEYS: (keyof RunMetrics)[] = [
-  'count',
-  'errors',
-  'seconds',
-  'perSecond',
-  'p50Ms',
-  'p99Ms',
-  'meanMs',
-  'maxMs',
-  'serverCpuSeconds',
-  'clientCpuSeconds',
-  'dbCpuSeconds',
-  'serverPeakRssMb',
-  'clientPeakRssMb',
-];
-
 function expectMeasured(p: Point): void {
   expect(p.label).toMatch(/\S/);
   expect(p.runs.length).toBeGreaterThan(0);
   // The retention sweep's point is a rate (rows/s), without latencies.
   const rateOnly = p.params.phase === 'sweep';
   for (const run of [...p.runs, p.median]) {
-    for (const k of METRIC_KEYS) expect(typeof run[k], `${p.label}: ${k}`).toBe('number');
+    for (const k of RUN_METRICS) expect(typeof run[k], `${p.label}: ${k}`).toBe('number');
     expect(run.errors, `${p.label}: errors`).toBe(0);
     expect(run.count, `${p.label}: count`).toBeGreaterThan(0);
     expect(run.perSecond, `${p.label}: perSecond`).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataMapSchema, systemSchema, type SystemSpec } from '../../src/config/datamap.js';
@@ -7,6 +7,7 @@ import { createDataMap } from '../../src/modules/connectors/data-map.js';
 import { PermanentError, RetryableError } from '../../src/modules/connectors/errors.js';
 import type { Located } from '../../src/modules/connectors/port.js';
 import { createS3Connector } from '../../src/modules/connectors/s3/index.js';
+import { s3rverClient } from '../helpers/business-stores.js';
 import { connectorContract, contractPerson, type ContractPerson } from '../helpers/connector-contract.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startS3rver, type S3rverInstance } from '../helpers/s3rver.js';
@@ -64,13 +65,7 @@ describe('s3 connector', () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(['media', 'archive']);
-    client = new S3Client({
-      region: 'us-east-1',
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    client = s3rverClient(s3);
   });
 
   afterAll(async () => {

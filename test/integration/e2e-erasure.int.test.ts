@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ContainerClient } from '@azure/storage-blob';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,13 @@ import { identifiersOf } from '../../src/modules/connectors/identifiers.js';
 import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
 import { startFakeHubSpot, type FakeHubSpot } from '../helpers/fake-hubspot.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver.js';
+import {
+  closeRedis,
+  connectRedis,
+  createMariaDatabase,
+  s3rverClient,
+  type MariaDatabase,
+} from '../helpers/business-stores.js';
 import { startS3rver, type S3rverInstance } from '../helpers/s3rver.js';
 import {
   createPgDatabase,
@@ -44,6 +51,7 @@ describe.runIf(everything)(
     let pgc: pg.Client;
     let my: mysql.Connection;
     const myDb = `fg_e2e_${tag}`;
+    let maria: MariaDatabase;
     let redis: Redis;
     let s3: S3rverInstance;
     let s3c: S3Client;
@@ -69,21 +77,13 @@ describe.runIf(everything)(
       create index on invoices (customer_phone);
       create table attachments (id serial primary key, phone text not null, s3_key text not null);
       create index on attachments (phone);`);
-      my = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-      await my.query(`create database ${myDb}`);
-      await my.query(
-        `create table ${myDb}.chat_sessions (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))`,
-      );
-      redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-      await redis.connect();
+      maria = await createMariaDatabase(myDb, [
+        'create table chat_sessions (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))',
+      ]);
+      my = await mysql.createConnection(maria.url);
+      redis = await connectRedis();
       s3 = await startS3rver(['media']);
-      s3c = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-      });
+      s3c = s3rverClient(s3);
       azurite = await startAzurite();
       container = new ContainerClient(azurite.connectionString, 'transcripts');
       await container.create();
@@ -107,7 +107,7 @@ systems:
       - { table: invoices, identity: { column: customer_phone, format: e164 }, retain: { reason: "billing records, tax law" } }
   - id: support-db
     type: mysql
-    url: mysql://root@127.0.0.1:3306/${myDb}
+    url: ${maria.url}
     collections:
       - { table: chat_sessions, identity: { column: phone_digits, format: digits } }
   - id: cache
@@ -152,13 +152,9 @@ systems:
       await t?.close();
       await pgc?.end();
       await bizPg?.drop();
-      await my?.query(`drop database if exists ${myDb}`);
       await my?.end();
-      if (redis) {
-        const keys = await redis.keys(`fge2e:${tag}:*`);
-        if (keys.length) await redis.del(...keys);
-        redis.disconnect();
-      }
+      await maria?.drop();
+      await closeRedis(redis, `fge2e:${tag}:`);
       s3c?.destroy();
       await s3?.close();
       await azurite?.close();

@@ -9,13 +9,7 @@ import { introduce, requestErasure, type Erasure } from '../helpers/crash-loop/e
 import { RetryingClient } from '../helpers/crash-loop/retrying-client.js';
 import { startFakeGraph, type FakeGraph } from '../helpers/fake-graph.js';
 import { freePort } from '../helpers/runner-fixtures.js';
-import {
-  createTestApp,
-  fakePerson,
-  TEST_APP_SECRET,
-  TEST_PHONE_NUMBER_ID,
-  TEST_VERIFY_TOKEN,
-} from '../helpers/test-app.js';
+import { createTestApp, fakePerson, TEST_APP_SECRET, testWhatsAppEnv } from '../helpers/test-app.js';
 import { startCountingReceiver, type CountingReceiver } from '../helpers/worker-process.js';
 
 /**
@@ -58,11 +52,7 @@ systems:
       FLOWGUARD_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
       FLOWGUARD_CONFIG: config,
       FLOWGUARD_LOG_LEVEL: 'info',
-      WHATSAPP_APP_SECRET: TEST_APP_SECRET,
-      WHATSAPP_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: TEST_PHONE_NUMBER_ID,
-      WHATSAPP_ACCESS_TOKEN: 'test-access-token',
-      WHATSAPP_GRAPH_URL: graph.url,
+      ...testWhatsAppEnv(graph.url),
     };
     port = await freePort();
   }, 60_000);

@@ -48,6 +48,11 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
   const find = (who: Parameters<typeof phoneOf>[0]) => t.ctx.subjects.find(db(), 'default', [phoneOf(who)]);
   const subjects = async () => (await db().selectFrom('subjects').select('id').execute()).length;
   const json = (out: { stdout: string }) => JSON.parse(out.stdout) as Record<string, unknown>;
+  /** `keys new-hmac-version` of a purpose, active at once (`extra`: more options). */
+  const newVersion = (purpose: string, ...extra: string[]) =>
+    cli.run('keys', 'new-hmac-version', '--purpose', purpose, '--activate-in', '0', ...extra);
+  const retireVersion = (purpose: string, version: string) =>
+    cli.run('keys', 'retire-hmac-version', '--purpose', purpose, '--version', version);
   /** A CLI process with a PostgreSQL key store is another instance: this one re-reads the keys (restart). */
   async function pickUpKeys() {
     if (kind !== 'postgres') return;
@@ -84,15 +89,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
       .execute();
     const before = await subjects();
 
-    const started = await cli.run(
-      'keys',
-      'new-hmac-version',
-      '--purpose',
-      'blind-index',
-      '--activate-in',
-      '0',
-      '--no-reindex',
-    );
+    const started = await newVersion('blind-index', '--no-reindex');
     expect(started.code, started.stderr).toBe(0);
     expect(json(started)).toMatchObject({ purpose: 'blind-index', version: 'b2', held: ['b2', 'b1'] });
     await pickUpKeys();
@@ -119,7 +116,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
     expect(versions.find((v) => v.blind_index_version === 'b2')!.blind_index).toMatch(/^b2\.[0-9a-f]{64}$/);
 
     // The old key cannot go while rows use it.
-    const early = await cli.run('keys', 'retire-hmac-version', '--purpose', 'blind-index', '--version', 'b1');
+    const early = await retireVersion('blind-index', 'b1');
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/b1 is still used: \d+ identities, 1 admin_users; run keys reindex-hmac/);
     // Staff not yet re-indexed are still found by their e-mail (sign-in, `admin reset-mfa`).
@@ -161,14 +158,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
     );
     expect(suppressed.every((s) => s.blind_index.startsWith('b2.'))).toBe(true);
 
-    const retired = await cli.run(
-      'keys',
-      'retire-hmac-version',
-      '--purpose',
-      'blind-index',
-      '--version',
-      'b1',
-    );
+    const retired = await retireVersion('blind-index', 'b1');
     expect(retired.code, retired.stderr).toBe(0);
     await pickUpKeys();
     expect(t.ctx.keyring.hmacVersions('blind-index').map((v) => v.version)).toEqual(['b2']);
@@ -195,14 +185,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
   });
 
   it('starts an audit key version: the chain verifies across versions and the old key can be retired', async () => {
-    const started = await cli.run(
-      'keys',
-      'new-hmac-version',
-      '--purpose',
-      'audit-subject',
-      '--activate-in',
-      '0',
-    );
+    const started = await newVersion('audit-subject');
     expect(started.code, started.stderr).toBe(0);
     expect(json(started)).toMatchObject({
       started: { version: 'a2' },
@@ -223,14 +206,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
       .execute();
     expect(a2.every((r) => /^a2\.[0-9a-f]{64}$/.test(r.subject_ref!))).toBe(true);
 
-    const retired = await cli.run(
-      'keys',
-      'retire-hmac-version',
-      '--purpose',
-      'audit-subject',
-      '--version',
-      'a1',
-    );
+    const retired = await retireVersion('audit-subject', 'a1');
     expect(retired.code, retired.stderr).toBe(0);
     expect(json(retired)).toMatchObject({
       version: 'a1',
@@ -245,7 +221,7 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
     const p = fakePerson();
     const envelope = delivery({ contacts: [contact(p)], messages: [textMessage(p, 'once')] });
     expect((await postWebhook(t, envelope)).statusCode).toBe(200);
-    const started = await cli.run('keys', 'new-hmac-version', '--purpose', 'event-id', '--activate-in', '0');
+    const started = await newVersion('event-id');
     expect(started.code, started.stderr).toBe(0);
     await pickUpKeys();
     // Meta delivers the same envelope again: nothing new is stored.
@@ -254,12 +230,12 @@ describe.each(storeKinds())('HMAC key versions on %s', (kind) => {
     const messages = await db().selectFrom('messages').select('id').where('subject_id', '=', id!).execute();
     expect(messages).toHaveLength(1);
 
-    const early = await cli.run('keys', 'retire-hmac-version', '--purpose', 'event-id', '--version', 'e1');
+    const early = await retireVersion('event-id', 'e1');
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/e1 is still used: \d+ processed_events/);
     // Once de-duplication ids under e1 are past their retention (7 days), nothing needs it.
     await runRetention({ ...t.ctx, clock: () => new Date(Date.now() + 8 * 86_400_000) });
-    const retired = await cli.run('keys', 'retire-hmac-version', '--purpose', 'event-id', '--version', 'e1');
+    const retired = await retireVersion('event-id', 'e1');
     expect(retired.code, retired.stderr).toBe(0);
   });
 });

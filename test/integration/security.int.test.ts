@@ -69,15 +69,16 @@ describe.each(storeKinds())('security on %s', (kind) => {
 
   const db = () => t.ctx.database.db;
   const subjectOf = (p: Person, tenantId = 'default') => t.ctx.subjects.find(db(), tenantId, [phoneOf(p)]);
-  const requestCount = async () =>
+  const rowCount = async (table: 'privacy_requests' | 'subjects') =>
     Number(
       (
         await db()
-          .selectFrom('privacy_requests')
+          .selectFrom(table)
           .select((eb) => eb.fn.countAll<string>().as('n'))
           .executeTakeFirstOrThrow()
       ).n,
     );
+  const requestCount = () => rowCount('privacy_requests');
   async function known(p: Person, phoneNumberId = TEST_PHONE_NUMBER_ID, secret = TEST_APP_SECRET) {
     const res = await postWebhook(
       t,
@@ -182,15 +183,7 @@ describe.each(storeKinds())('security on %s', (kind) => {
         await sql<{ table_name: string }>`select table_name from information_schema.tables
           where table_schema = 'public' order by table_name`.execute(db())
       ).rows.map((r) => r.table_name);
-    const subjects = async () =>
-      Number(
-        (
-          await db()
-            .selectFrom('subjects')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const subjects = () => rowCount('subjects');
     const [tablesBefore, subjectsBefore] = [await tables(), await subjects()];
     const key = await apiKey(t, 'service');
 

@@ -4,6 +4,17 @@
  * as X-CSRF-Token on every state-changing call.
  */
 
+/** The answers' shapes and the request vocabulary, declared once beside the server code that produces them. */
+export type {
+  ComplianceSummary,
+  Enrolment,
+  Me,
+  Permission,
+  RequestDetail,
+  RequestSummary,
+} from '../../src/modules/admin/api-shapes.js';
+export { REQUEST_STATUSES, REQUEST_TYPES } from '../../src/modules/dsr/request-shapes.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -61,64 +72,13 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   return data as T;
 }
 
-export interface Me {
-  kind: 'user' | 'api_key';
-  id: string;
-  email: string | null;
-  role: string;
-  tenant: string | null;
-  permissions: string[];
-  /** Until when decisions that need a fresh second factor (approve) go through without a code. */
-  mfa_fresh_until: string | null;
-}
-
-/** The authenticator to enrol (an enrolment session only). */
-export interface Enrolment {
-  otpauth_uri: string;
-  secret: string;
-  issuer: string;
-  account: string;
-  digits: number;
-  period: number;
-  expires_at: string;
-}
-
-export interface RequestSummary {
-  id: string;
-  reference: string;
-  tenant: string;
-  type: string;
-  scope: string;
-  channel: string;
-  status: string;
-  received_at: string;
-  due_at: string;
-  overdue: boolean;
-  extended: boolean;
-  completed_at: string | null;
-}
-
-export interface RequestDetail extends RequestSummary {
-  regime: string;
-  verification: string | null;
-  verified_at: string | null;
-  error_code: string | null;
-  systems: {
-    id: string;
-    action: string;
-    status: string;
-    attempts: number;
-    counts: Record<string, number>;
-    last_error: string | null;
-    completed_at: string | null;
-  }[];
-  events: {
-    seq: number;
-    event_type: string;
-    occurred_at: string;
-    actor_type: string;
-    data: Record<string, unknown>;
-  }[];
+/**
+ * End this session (sign-out, or giving up an enrolment) whatever the server answers: the page forgets the CSRF
+ * token either way.
+ */
+export async function endSession(path: '/session' | '/session/enrolment'): Promise<void> {
+  await api('DELETE', path).catch(() => undefined);
+  csrf = null;
 }
 
 export interface DeadLetter {
@@ -126,21 +86,4 @@ export interface DeadLetter {
   queue: string;
   data: Record<string, unknown>;
   created_at: string;
-}
-
-export interface Summary {
-  window_days: number;
-  totals: { received: number; completed: number; failed: number; open: number; overdue: number };
-  completion_rate: number | null;
-  deletion_latency_seconds: { p50: number | null; p99: number | null; count: number };
-  trust_coefficient: number | null;
-  per_day: {
-    date: string;
-    received: number;
-    completed: number;
-    failed: number;
-    completion_rate: number | null;
-    deletion_p50_seconds: number | null;
-    deletion_p99_seconds: number | null;
-  }[];
 }

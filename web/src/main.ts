@@ -1,4 +1,4 @@
-import { api, ApiError, setCsrf, whenSignedOut, type Me } from './api.js';
+import { api, ApiError, endSession, whenSignedOut, type Me, type Permission } from './api.js';
 import { h, setStatus } from './dom.js';
 import { accountView } from './views/account.js';
 import { auditView } from './views/audit.js';
@@ -29,7 +29,7 @@ const SCREENS = [
   { path: 'account', label: 'Account', perm: 'me.read' },
 ] as const;
 
-const can = (perm: string) => me?.permissions.includes(perm) ?? false;
+const can = (perm: Permission) => me?.permissions.includes(perm) ?? false;
 
 function signedOut(): void {
   me = null;
@@ -58,14 +58,11 @@ function renderChrome(current: string): void {
   );
   const out = h('button', { type: 'button', class: 'link' }, 'Sign out');
   out.addEventListener('click', () => {
-    api('DELETE', '/session')
-      .catch(() => undefined)
-      .finally(() => {
-        setCsrf(null);
-        setStatus('Signed out.');
-        location.hash = '';
-        signedOut();
-      });
+    void endSession('/session').then(() => {
+      setStatus('Signed out.');
+      location.hash = '';
+      signedOut();
+    });
   });
   who.replaceChildren(`${me?.role.replaceAll('_', ' ') ?? ''}${me?.tenant ? ` · ${me.tenant}` : ''} `, out);
 }

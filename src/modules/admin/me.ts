@@ -1,18 +1,8 @@
 import type { AdminDeps, AdminPrincipal } from './admin.types.js';
+import type { Me } from './api-shapes.js';
 import { emailAad } from './admin-email.js';
-import { can, PERMISSIONS, type Permission } from './permissions.js';
+import { can, PERMISSIONS } from './permissions.js';
 import { MFA_FRESH_MS } from './sessions.js';
-
-export interface Me {
-  kind: 'user' | 'api_key';
-  id: string;
-  email: string | null;
-  role: string;
-  tenant: string | null;
-  permissions: Permission[];
-  /** Until when routes that need a fresh second factor are open without a step-up (sessions only). */
-  mfa_fresh_until: string | null;
-}
 
 /** Who the caller is and what it may do (the dashboard shows only what the role allows). */
 export async function whoAmI(deps: Pick<AdminDeps, 'database' | 'keyring'>, p: AdminPrincipal): Promise<Me> {

@@ -9,16 +9,23 @@ export { dueDate, type Regime } from './deadlines.js';
 export type { Actor, CreateRequestInput, DsrDeps, RequestChannel, VerificationMethod } from './dsr.types.js';
 export { bundleToCsv, exportSubject, type AccessBundle } from './export-subject.js';
 export { createPrivacyIntents } from './privacy-intents.js';
-export { getRequestView, type RequestView } from './request-view.js';
+export { getRequestView } from './request-view.js';
 export { rectificationParams } from './apply-rectification.js';
 export { startNotifyWorker, sendNotification } from './notify.worker.js';
 export { registerDsrRoutes } from './dsr.routes.js';
-export { parseStaffRequest, REQUEST_TYPES, type StaffRequestInput } from './request-input.js';
+export { parseStaffRequest, type StaffRequestInput } from './request-input.js';
 export { createStaffRequest } from './create-staff-request.js';
-export { listRequests, type RequestSummary } from './list-requests.js';
+export { listRequests } from './list-requests.js';
 export { extendRequest, EXTENSION_REASONS } from './extend-request.js';
 export { denyRequest, DENIAL_REASONS } from './deny-request.js';
-export { proofReport, type ProofReport } from './proof-report.js';
+export { proofReport } from './proof-report.js';
+export {
+  REQUEST_STATUSES,
+  REQUEST_TYPES,
+  type ProofReport,
+  type RequestSummary,
+  type RequestView,
+} from './request-shapes.js';
 export { exportRequest, type RequestExport } from './export-request.js';
 export { waitForRequest } from './wait-for-request.js';
 export { requestIdFrom } from './request-id.js';

@@ -2,24 +2,10 @@ import type { Kysely } from 'kysely';
 import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import { OPEN_STATUSES } from './dsr.repo.js';
-import { REQUEST_TYPES } from './request-input.js';
+import { REQUEST_STATUSES, REQUEST_TYPES, type RequestSummary } from './request-shapes.js';
 
-export const REQUEST_STATUSES: PrivacyRequestStatus[] = [...OPEN_STATUSES, 'completed', 'failed', 'denied'];
-
-export interface RequestSummary {
-  id: string;
-  reference: string;
-  tenant: string;
-  type: string;
-  scope: string;
-  channel: string;
-  status: string;
-  received_at: string;
-  due_at: string;
-  overdue: boolean;
-  extended: boolean;
-  completed_at: string | null;
-}
+/** Typed against the schema: a status the table cannot hold fails to compile. */
+const STATUSES: readonly PrivacyRequestStatus[] = REQUEST_STATUSES;
 
 export interface ListRequestsFilter {
   /** Undefined: every tenant (the operator's CLI); the API always passes the key's tenant. */
@@ -47,11 +33,11 @@ export async function listRequests(
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new AppError('VALIDATION_FAILED', { field: 'limit' }, 'limit must be an integer from 1 to 1000');
   }
-  if (filter.status !== undefined && !(REQUEST_STATUSES as string[]).includes(filter.status)) {
+  if (filter.status !== undefined && !(STATUSES as readonly string[]).includes(filter.status)) {
     throw new AppError(
       'VALIDATION_FAILED',
       { field: 'status' },
-      `status must be one of ${REQUEST_STATUSES.join(', ')}`,
+      `status must be one of ${STATUSES.join(', ')}`,
     );
   }
   if (filter.type !== undefined && !(REQUEST_TYPES as readonly string[]).includes(filter.type)) {

@@ -3,64 +3,11 @@ import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import { verifyAuditChain } from '../audit/index.js';
 import { createDsrRepo } from './dsr.repo.js';
+import type { ProofReport } from './request-shapes.js';
 
 const repo = createDsrRepo();
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
-
-export interface ProofReport {
-  format: 'flowguard.proof.v1';
-  generated_at: string;
-  request: {
-    id: string;
-    reference: string;
-    tenant: string;
-    type: string;
-    scope: string;
-    channel: string;
-    regime: string;
-    status: string;
-    verification: string | null;
-    received_at: string;
-    verified_at: string | null;
-    completed_at: string | null;
-    due_at: string;
-    original_due_at: string;
-    extension_reason: string | null;
-    deny_reason: string | null;
-    on_time: boolean | null;
-  };
-  systems: {
-    id: string;
-    action: string;
-    status: string;
-    attempts: number;
-    counts: Record<string, number>;
-    started_at: string;
-    completed_at: string | null;
-  }[];
-  audit: {
-    events: {
-      seq: number;
-      event_type: string;
-      occurred_at: string;
-      actor_type: string;
-      data: Record<string, unknown>;
-      hash: string;
-    }[];
-    /** The chain checked from this request's first event to the current head (every later row included). */
-    chain: {
-      verified: boolean;
-      from_seq: number | null;
-      rows: number;
-      first_bad_seq?: number;
-      reason?: string;
-    };
-  };
-  /** Items kept on purpose, with the legal reason (none in flowguard's own store; data-map `retain` adds some). */
-  retained: { system: string; category: string; reason: string }[];
-  statement: string;
-}
 
 /**
  * Proof that a request was received, verified, carried out per system and closed, for a regulator (GDPR

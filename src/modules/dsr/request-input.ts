@@ -3,8 +3,7 @@ import { AppError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/phone.js';
 import { identityFromInput } from '../flows/identity-input.js';
 import { rectificationParams, type RectificationParams } from './apply-rectification.js';
-
-export const REQUEST_TYPES = ['erasure', 'access', 'rectification', 'opt_out', 'restriction'] as const;
+import { REQUEST_TYPES } from './request-shapes.js';
 
 /** A request as staff enter it (API body or CLI flags), checked: the person, what they want, how far. */
 export interface StaffRequestInput {

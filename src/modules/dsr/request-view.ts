@@ -2,35 +2,9 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import { createDsrRepo } from './dsr.repo.js';
+import type { RequestView } from './request-shapes.js';
 
 const repo = createDsrRepo();
-
-export interface RequestView {
-  id: string;
-  reference: string;
-  type: string;
-  scope: string;
-  channel: string;
-  status: string;
-  regime: string;
-  verification: string | null;
-  received_at: string;
-  verified_at: string | null;
-  due_at: string;
-  overdue: boolean;
-  extended: boolean;
-  completed_at: string | null;
-  error_code: string | null;
-  systems: {
-    id: string;
-    action: string;
-    status: string;
-    attempts: number;
-    counts: Record<string, number>;
-    last_error: string | null;
-    completed_at: string | null;
-  }[];
-}
 
 /** The public shape of a request (API, CLI, status page): ids, enums, times and counts only. */
 export async function getRequestView(

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import { OPEN_STATUSES } from './dsr.repo.js';
-import { getRequestView, type RequestView } from './request-view.js';
+import type { RequestView } from './request-shapes.js';
+import { getRequestView } from './request-view.js';
 
 /**
  * Poll a request until it leaves the open states (the person confirmed and it ran, or it failed or was

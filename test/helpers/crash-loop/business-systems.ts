@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { closeRedis, connectRedis, createMariaDatabase, type MariaDatabase } from '../business-stores.js';
 import { createPgDatabase } from '../test-app.js';
 import type { Person } from '../webhook-payloads.js';
 import { startCountingReceiver, type CountingReceiver } from '../worker-process.js';
@@ -18,8 +19,8 @@ export class BusinessSystems {
   readonly tag = crypto.randomBytes(4).toString('hex');
   private biz!: { url: string; drop: () => Promise<void> };
   private pool!: pg.Pool;
+  private myDb!: MariaDatabase;
   private my!: mysql.Pool;
-  private readonly myDb = `fg_crash_${this.tag}`;
   private redis!: Redis;
   receiver!: CountingReceiver;
 
@@ -40,15 +41,11 @@ export class BusinessSystems {
       create index on orders (customer_phone);
       create table flow_answers (id serial primary key, participant_id text not null, answers jsonb);
       create index on flow_answers (participant_id);`);
-    const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-    await admin.query(`create database ${this.myDb}`);
-    await admin.query(
-      `create table ${this.myDb}.support_chats (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))`,
-    );
-    await admin.end();
-    this.my = mysql.createPool({ host: '127.0.0.1', port: 3306, user: 'root', connectionLimit: 4 });
-    this.redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-    await this.redis.connect();
+    this.myDb = await createMariaDatabase(`fg_crash_${this.tag}`, [
+      'create table support_chats (id int auto_increment primary key, phone_digits varchar(32) not null, transcript text, index (phone_digits))',
+    ]);
+    this.my = mysql.createPool({ uri: this.myDb.url, connectionLimit: 4 });
+    this.redis = await connectRedis();
     this.receiver = await startCountingReceiver(HTTP_SECRET, this.eraseMs, () => []);
   }
 
@@ -69,7 +66,7 @@ systems:
       - { table: flow_answers, identity: { column: participant_id, format: bsuid }, category: flow_responses }
   - id: support-db
     type: mysql
-    url: mysql://root@127.0.0.1:3306/${this.myDb}
+    url: ${this.myDb.url}
     collections:
       - { table: support_chats, identity: { column: phone_digits, format: digits } }
   - id: cache
@@ -90,7 +87,7 @@ systems:
       p.bsuid,
       '{"budget":"300k"}',
     ]);
-    await this.my.query(`insert into ${this.myDb}.support_chats (phone_digits, transcript) values (?, ?)`, [
+    await this.my.query('insert into support_chats (phone_digits, transcript) values (?, ?)', [
       p.waId,
       'hello',
     ]);
@@ -102,10 +99,9 @@ systems:
   /** What each system still holds of the person (0 everywhere once an erasure completed). */
   async left(p: Person): Promise<Record<string, number>> {
     const one = async (q: string, v: string) => Number((await this.pool.query(q, [v])).rows[0].n);
-    const [rows] = await this.my.query(
-      `select count(*) as n from ${this.myDb}.support_chats where phone_digits = ?`,
-      [p.waId],
-    );
+    const [rows] = await this.my.query('select count(*) as n from support_chats where phone_digits = ?', [
+      p.waId,
+    ]);
     return {
       bot_sessions: await one('select count(*) as n from bot_sessions where whatsapp_id = $1', p.waId),
       orders: await one('select count(*) as n from orders where customer_phone = $1', p.e164),
@@ -121,15 +117,9 @@ systems:
   async close(): Promise<void> {
     await this.pool?.end();
     await this.biz?.drop();
-    if (this.my) {
-      await this.my.query(`drop database if exists ${this.myDb}`);
-      await this.my.end();
-    }
-    if (this.redis) {
-      const keys = await this.redis.keys(`fgcrash:${this.tag}:*`);
-      if (keys.length) await this.redis.del(...keys);
-      this.redis.disconnect();
-    }
+    await this.my?.end();
+    await this.myDb?.drop();
+    await closeRedis(this.redis, `fgcrash:${this.tag}:`);
     await this.receiver?.close();
   }
 }

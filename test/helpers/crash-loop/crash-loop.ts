@@ -8,13 +8,7 @@ import { openKeyStore } from '../../../src/modules/keys/index.js';
 import { runCli } from '../cli.js';
 import { startFakeGraph, type FakeGraph } from '../fake-graph.js';
 import { freePort } from '../runner-fixtures.js';
-import {
-  createPgDatabase,
-  fakePerson,
-  TEST_APP_SECRET,
-  TEST_PHONE_NUMBER_ID,
-  TEST_VERIFY_TOKEN,
-} from '../test-app.js';
+import { createPgDatabase, fakePerson, TEST_APP_SECRET, testWhatsAppEnv } from '../test-app.js';
 import { BusinessSystems } from './business-systems.js';
 import { atCrash, atEnd } from './crash-checks.js';
 import { CHANNELS, introduce, requestErasure, type Erasure } from './erasure-scripts.js';
@@ -115,11 +109,7 @@ ${business.systemsYaml()}`,
       FLOWGUARD_MASTER_KEY: masterKey.toString('base64'),
       FLOWGUARD_CONFIG: config,
       FLOWGUARD_LOG_LEVEL: 'info',
-      WHATSAPP_APP_SECRET: TEST_APP_SECRET,
-      WHATSAPP_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: TEST_PHONE_NUMBER_ID,
-      WHATSAPP_ACCESS_TOKEN: 'test-access-token',
-      WHATSAPP_GRAPH_URL: graph.url,
+      ...testWhatsAppEnv(graph.url),
       FLOWS_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     };
     const created = await runCli(['apikey', 'create', '--name', 'crash-loop'], env, { cwd: dir });

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
+import { closeRedis, connectRedis } from '../business-stores.js';
 import { createPgDatabase } from '../test-app.js';
 import type { Person } from '../webhook-payloads.js';
 
@@ -27,8 +28,7 @@ export class BusinessSystems {
       create index on active_sessions (whatsapp_id);
       create table marketing_preferences (id serial primary key, user_phone text, email text, opted_in boolean);
       create index on marketing_preferences (user_phone);`);
-    this.redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-    await this.redis.connect();
+    this.redis = await connectRedis();
   }
 
   private get sessionPrefix() {
@@ -92,10 +92,6 @@ systems:
   async stop(): Promise<void> {
     await this.pool?.end().catch(() => {});
     await this.biz?.drop().catch(() => {});
-    if (this.redis) {
-      const keys = await this.redis.keys(`fgload:${this.tag}:*`);
-      if (keys.length) await this.redis.del(...keys);
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis, `fgload:${this.tag}:`);
   }
 }

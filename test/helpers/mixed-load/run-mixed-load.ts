@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 import { runCli, startServe, type ServeProcess } from '../cli.js';
 import { startFakeGraph, type FakeGraph } from '../fake-graph.js';
 import { writeConfig } from '../runner-fixtures.js';
-import { createPgDatabase, TEST_APP_SECRET, TEST_PHONE_NUMBER_ID, TEST_VERIFY_TOKEN } from '../test-app.js';
+import { createPgDatabase, TEST_APP_SECRET, testWhatsAppEnv } from '../test-app.js';
 import { BusinessSystems } from './business-systems.js';
 import { LoadClient } from './load-client.js';
 import { LoadStats, type Failure, type KindFigures } from './load-stats.js';
@@ -38,7 +39,8 @@ export interface MixedLoadOptions {
   sampleEveryMs: number;
   /** Memory samples before this are left out of the comparison (start-up, caches filling). */
   warmupMs: number;
-  log(line: string): void;
+  /** Progress lines of a long run (default: console.info). */
+  log?(line: string): void;
 }
 
 export interface MixedLoadReport {
@@ -132,6 +134,7 @@ function summarise(r: Omit<MixedLoadReport, 'summary'>): string {
 }
 
 export async function runMixedLoad(opts: MixedLoadOptions): Promise<MixedLoadReport> {
+  const log = opts.log ?? ((line: string) => console.info(line));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-load-'));
   const systems = new BusinessSystems();
   let graph: FakeGraph | undefined;
@@ -151,11 +154,7 @@ export async function runMixedLoad(opts: MixedLoadOptions): Promise<MixedLoadRep
       FLOWGUARD_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
       FLOWGUARD_CONFIG: writeConfig(dir, systems.yaml()),
       FLOWGUARD_LOG_LEVEL: 'warn',
-      WHATSAPP_APP_SECRET: TEST_APP_SECRET,
-      WHATSAPP_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: TEST_PHONE_NUMBER_ID,
-      WHATSAPP_ACCESS_TOKEN: 'test-access-token',
-      WHATSAPP_GRAPH_URL: graph.url,
+      ...testWhatsAppEnv(graph.url),
       FLOWS_PRIVATE_KEY_FILE: keyFile,
     };
     const created = await runCli(['apikey', 'create', '--name', 'mixed-load'], env, { cwd: dir });
@@ -181,7 +180,7 @@ export async function runMixedLoad(opts: MixedLoadOptions): Promise<MixedLoadRep
           if (performance.now() - lastNote > 60_000) {
             lastNote = performance.now();
             const heap = sampler.samples.at(-1)?.heapBytes ?? 0;
-            opts.log(
+            log(
               `mixed load: ${Math.round((lastNote - t0) / 1000)} s, ${stats.requests} requests, ` +
                 `${population.people.length} people, ${stats.errors.length} errors, heap ${Math.round(heap / 1048576)} MB`,
             );
@@ -218,4 +217,16 @@ export async function runMixedLoad(opts: MixedLoadOptions): Promise<MixedLoadRep
     await systems.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What every mixed-load run must show, however long: no call failed, nothing acknowledged was lost, the
+ * server logged no error and exited cleanly on SIGTERM, and the memory checks passed.
+ */
+export function expectCleanRun(report: MixedLoadReport): void {
+  expect(report.errors).toEqual([]);
+  expect(report.lostWrites).toEqual([]);
+  expect(report.serverErrors).toEqual([]);
+  expect(report.serverExitCode).toBe(0);
+  expect(report.memoryFailures).toEqual([]);
 }

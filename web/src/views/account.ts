@@ -1,4 +1,5 @@
-import { api, ApiError, type Me } from '../api.js';
+import { api, type Me } from '../api.js';
+import { codeRefused } from '../code-refused.js';
 import { h, setStatus } from '../dom.js';
 import { recoveryCodesView } from './enrol.js';
 
@@ -42,16 +43,13 @@ export function accountView(main: HTMLElement, me: Me, done: () => void): void {
       .then((res) =>
         recoveryCodesView(main, res.recovery_codes, 'Your old recovery codes no longer work.', done),
       )
-      .catch((err: unknown) => {
-        const msg =
-          err instanceof ApiError && err.status === 429
-            ? 'Too many wrong codes. Try again in 15 minutes.'
-            : 'That code was not accepted. Enter the current code from your app.';
-        error.textContent = msg;
-        setStatus(msg, 'error');
-        code.value = '';
-        code.focus();
-      })
+      .catch((err: unknown) =>
+        codeRefused(
+          err,
+          { error, code },
+          { wrong: 'That code was not accepted. Enter the current code from your app.' },
+        ),
+      )
       .finally(() => {
         submit.disabled = false;
       });

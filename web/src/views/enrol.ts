@@ -1,4 +1,5 @@
-import { api, ApiError, setCsrf, type Enrolment } from '../api.js';
+import { api, ApiError, endSession, setCsrf, type Enrolment } from '../api.js';
+import { codeRefused } from '../code-refused.js';
 import { h, setStatus } from '../dom.js';
 import { qrSvg } from '../qr.js';
 
@@ -66,13 +67,10 @@ export async function enrolView(main: HTMLElement, done: () => void, cancelled: 
     h('div', { class: 'actions' }, cancel, confirm),
   );
   cancel.addEventListener('click', () => {
-    api('DELETE', '/session/enrolment')
-      .catch(() => undefined)
-      .finally(() => {
-        setCsrf(null);
-        setStatus('Set-up cancelled. Sign in again to start over.');
-        cancelled();
-      });
+    void endSession('/session/enrolment').then(() => {
+      setStatus('Set-up cancelled. Sign in again to start over.');
+      cancelled();
+    });
   });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -92,14 +90,11 @@ export async function enrolView(main: HTMLElement, done: () => void, cancelled: 
           cancelled();
           return;
         }
-        const msg =
-          err instanceof ApiError && err.status === 429
-            ? 'Too many wrong codes. Try again in 15 minutes.'
-            : 'That code was not accepted. Check the time on your phone and enter the current code.';
-        error.textContent = msg;
-        setStatus(msg, 'error');
-        code.value = '';
-        code.focus();
+        codeRefused(
+          err,
+          { error, code },
+          { wrong: 'That code was not accepted. Check the time on your phone and enter the current code.' },
+        );
       })
       .finally(() => {
         confirm.disabled = false;

@@ -1,4 +1,5 @@
-import { api, ApiError, setCsrf } from '../api.js';
+import { api, setCsrf } from '../api.js';
+import { codeRefused } from '../code-refused.js';
 import { h, setStatus } from '../dom.js';
 
 /**
@@ -92,16 +93,16 @@ export function loginView(main: HTMLElement, done: (enrol: boolean) => void): vo
         );
         done(res.mfa_enrolment_required === true);
       })
-      .catch((err: unknown) => {
-        const msg =
-          err instanceof ApiError && err.status === 429
-            ? 'Too many failed attempts. Try again in 15 minutes.'
-            : 'Invalid e-mail, password or code.';
-        error.textContent = msg;
-        setStatus(msg, 'error');
-        code.value = '';
-        code.focus();
-      })
+      .catch((err: unknown) =>
+        codeRefused(
+          err,
+          { error, code },
+          {
+            wrong: 'Invalid e-mail, password or code.',
+            locked: 'Too many failed attempts. Try again in 15 minutes.',
+          },
+        ),
+      )
       .finally(() => {
         button.disabled = false;
       });

@@ -1,4 +1,4 @@
-import { api, type Summary } from '../api.js';
+import { api, type ComplianceSummary } from '../api.js';
 import { gauge, lineChart } from '../chart.js';
 import { h, setStatus } from '../dom.js';
 
@@ -9,7 +9,7 @@ const dur = (v: number) =>
 /** The compliance metrics over the last N days, as inline SVG charts. */
 export async function metricsView(main: HTMLElement, params: URLSearchParams): Promise<void> {
   const days = Math.min(366, Math.max(1, Number(params.get('days') ?? 30) || 30));
-  const m = await api<Summary>('GET', `/metrics/summary?days=${days}`);
+  const m = await api<ComplianceSummary>('GET', `/metrics/summary?days=${days}`);
   const dates = m.per_day.map((d) => d.date);
   const totals = Object.entries(m.totals).map(([k, v]) =>
     h('div', { class: 'stat' }, h('span', {}, k), h('strong', {}, String(v))),

@@ -1,18 +1,10 @@
-import { api, type RequestSummary } from '../api.js';
+import { api, REQUEST_STATUSES, REQUEST_TYPES, type RequestSummary } from '../api.js';
 import { deadlineClass, fmtTime, h, setStatus, table } from '../dom.js';
 import { pageOf, pager } from '../pager.js';
 
-const STATUSES = [
-  '',
-  'received',
-  'awaiting_verification',
-  'verified',
-  'executing',
-  'completed',
-  'failed',
-  'denied',
-];
-const TYPES = ['', 'erasure', 'access', 'rectification', 'opt_out', 'restriction'];
+/** The filters' choices: '' is any. */
+const STATUSES = ['', ...REQUEST_STATUSES];
+const TYPES = ['', ...REQUEST_TYPES];
 const PAGE_SIZES = ['10', '25', '50', '100'];
 const DEFAULT_PAGE_SIZE = '25';
 

@@ -1,33 +1,7 @@
 import { sql } from 'kysely';
 import type { AdminDeps, AdminPrincipal } from '../admin.types.js';
+import type { ComplianceSummary } from '../api-shapes.js';
 import { scopeTenant } from '../tenant-scope.js';
-
-export interface DaySummary {
-  date: string;
-  received: number;
-  completed: number;
-  failed: number;
-  completion_rate: number | null;
-  deletion_p50_seconds: number | null;
-  deletion_p99_seconds: number | null;
-}
-
-export interface ComplianceSummary {
-  tenant: string | null;
-  generated_at: string;
-  window_days: number;
-  totals: { received: number; completed: number; failed: number; open: number; overdue: number };
-  /** completed / (completed + failed), all time; null before anything finished. */
-  completion_rate: number | null;
-  /** Erasures from receipt to own-store purge (the request's completion), all time. */
-  deletion_latency_seconds: { p50: number | null; p99: number | null; count: number };
-  /** Flow completions per erasure request; null before the first erasure request. */
-  trust_coefficient: number | null;
-  flow_completions: number;
-  erasure_requests: number;
-  /** The last `window_days` UTC days, oldest first, zero-filled: for the dashboard's charts. */
-  per_day: DaySummary[];
-}
 
 const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
 const DAY_MS = 86_400_000;

@@ -1,30 +1,18 @@
 import { AppError } from '../../../lib/errors.js';
 import { emailAad, totpAad } from '../admin-email.js';
 import type { AdminDeps, EnrolmentPrincipal } from '../admin.types.js';
+import type { Enrolment } from '../api-shapes.js';
 import { replaceRecoveryCodes } from '../recovery-codes.js';
-import { endSession, endUserSessions, startSession, type NewSession } from '../sessions.js';
+import { endUserSessions, startSession, type NewSession } from '../sessions.js';
 import { eventTenant } from '../tenant-scope.js';
 import { TOTP_ISSUER, totpUri } from '../totp.js';
 import { factorFailure, throttledFactor } from './throttled-factor.js';
 
 /**
  * Enrolling an authenticator, from an enrolment session (the password shown, no second factor yet): read the
- * pending secret (as an `otpauth://` URI for a QR code, and the key for typing in), confirm it with a current
- * code, or give up. The confirmation is the only way such a session ever leads further.
+ * pending secret (as an `otpauth://` URI for a QR code, and the key for typing in) and confirm it with a current
+ * code (giving up is a sign-out). The confirmation is the only way such a session ever leads further.
  */
-
-export interface Enrolment {
-  otpauth_uri: string;
-  /** The base32 key, for authenticator apps that cannot scan. */
-  secret: string;
-  issuer: string;
-  account: string;
-  algorithm: 'SHA1';
-  digits: 6;
-  period: 30;
-  /** When the enrolment session ends (sign in again for a new secret). */
-  expires_at: string;
-}
 
 /** The pending secret of the session's admin: shown to this session only, until it is confirmed. */
 export async function showEnrolment(
@@ -120,22 +108,4 @@ export async function confirmEnrolment(
   });
   if (!outcome.ok) throw factorFailure(outcome);
   return outcome.value;
-}
-
-/** Give up the enrolment: the session ends (`admin.logout`); the admin may sign in again for a new secret. */
-export async function cancelEnrolment(
-  deps: Pick<AdminDeps, 'database' | 'clock' | 'audit'>,
-  principal: EnrolmentPrincipal,
-): Promise<{ signed_out: true }> {
-  await deps.database.db.transaction().execute(async (tx) => {
-    if (await endSession(tx, principal.session.idHash, deps.clock())) {
-      await deps.audit(tx, {
-        tenantId: await eventTenant(tx, principal),
-        type: 'admin.logout',
-        actor: { type: 'admin', id: principal.userId },
-        data: {},
-      });
-    }
-  });
-  return { signed_out: true };
 }

@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../../lib/db/schema.js';
 import { AppError } from '../../../lib/errors.js';
-import { getRequestView, type RequestView } from '../../dsr/index.js';
+import { getRequestView } from '../../dsr/index.js';
 import type { AdminDeps, AdminPrincipal } from '../admin.types.js';
 import { actorOf } from '../admin.types.js';
+import type { RequestDetail } from '../api-shapes.js';
 import { scopeTenant } from '../tenant-scope.js';
 
 /** A request visible to the caller (its tenant, or any for a global admin), locked or not; else NOT_FOUND. */
@@ -22,17 +23,6 @@ export async function findScopedRequest(
   if (!row) throw new AppError('NOT_FOUND', { resource: 'request' }, 'no such request');
   return row;
 }
-
-export type RequestDetail = RequestView & {
-  tenant: string;
-  events: {
-    seq: number;
-    event_type: string;
-    occurred_at: string;
-    actor_type: string;
-    data: Record<string, unknown>;
-  }[];
-};
 
 /**
  * One request with its per-system tasks (status, attempts, counts, last error) and its audit timeline. Nothing

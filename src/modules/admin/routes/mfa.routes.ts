@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { AppError } from '../../../lib/errors.js';
 import { adminRoute } from '../admin-route.js';
-import { cancelEnrolment, confirmEnrolment, showEnrolment } from '../mfa/enrolment.js';
+import { confirmEnrolment, showEnrolment } from '../mfa/enrolment.js';
 import { regenerateRecoveryCodes } from '../mfa/regenerate-recovery-codes.js';
-import { clearedCookies, isSecureRequest } from '../session-cookie.js';
-import { sendSession, withRetryAfter } from './route-helpers.js';
+import { sendSession, sendSignOut, withRetryAfter } from './route-helpers.js';
 
 const totpBody = z.strictObject({ totp: z.string().min(1).max(16) });
 
@@ -73,11 +72,7 @@ export const mfaRoutes = [
     auth: 'enrolment',
     response: z.object({ signed_out: z.literal(true) }),
     audit: ['admin.logout'],
-    handler: async ({ principal, req, reply }, deps) => {
-      const out = await cancelEnrolment(deps, principal);
-      void reply.header('set-cookie', clearedCookies(isSecureRequest(req, deps.config.server.publicUrl)));
-      return out;
-    },
+    handler: ({ principal, req, reply }, deps) => sendSignOut(req, reply, deps, principal),
   }),
   adminRoute({
     method: 'POST',

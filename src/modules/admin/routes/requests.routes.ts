@@ -5,6 +5,7 @@ import {
   exportRequest,
   extendRequest,
   EXTENSION_REASONS,
+  REQUEST_STATUSES,
   REQUEST_TYPES,
 } from '../../dsr/index.js';
 import { adminRoute } from '../admin-route.js';
@@ -15,16 +16,6 @@ import { listQueue } from '../requests/list-queue.js';
 import { downloadProof } from '../requests/proof.js';
 import { findScopedRequest, viewRequest } from '../requests/view-request.js';
 import { scopeTenant } from '../tenant-scope.js';
-
-const STATUSES = [
-  'received',
-  'awaiting_verification',
-  'verified',
-  'executing',
-  'completed',
-  'failed',
-  'denied',
-] as const;
 
 /** The request queue and the decisions a privacy officer takes on it. */
 export const requestRoutes = [
@@ -39,7 +30,7 @@ export const requestRoutes = [
     auth: 'requests.read',
     query: z.object({
       tenant: z.string().max(63).optional(),
-      status: z.enum(STATUSES).optional(),
+      status: z.enum(REQUEST_STATUSES).optional(),
       type: z.enum(REQUEST_TYPES).optional(),
       overdue: z.stringbool().optional(),
       due_before: z.iso.datetime({ offset: true }).optional(),

@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../../../lib/errors.js';
 import type { AdminDeps } from '../admin.types.js';
-import { isSecureRequest, sessionCookies } from '../session-cookie.js';
+import { clearedCookies, isSecureRequest, sessionCookies } from '../session-cookie.js';
 import type { NewSession } from '../sessions.js';
 import { SESSION_IDLE_MS } from '../sessions.js';
+import { signOut, type SessionHolder } from '../sign-out.js';
 
 /** Run a throttled use case; a 429 carries `Retry-After` with the seconds left of the lock. */
 export async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
@@ -32,4 +33,16 @@ export function sendSession(
     expires_at: session.expiresAt.toISOString(),
     idle_timeout_seconds: SESSION_IDLE_MS / 1000,
   };
+}
+
+/** End the caller's session (`admin.logout`) and clear its cookies: sign-out, or giving up an enrolment. */
+export async function sendSignOut(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: Pick<AdminDeps, 'database' | 'clock' | 'audit' | 'config'>,
+  principal: SessionHolder,
+): Promise<{ signed_out: true }> {
+  const out = await signOut(deps, principal);
+  void reply.header('set-cookie', clearedCookies(isSecureRequest(req, deps.config.server.publicUrl)));
+  return out;
 }

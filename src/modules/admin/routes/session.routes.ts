@@ -3,11 +3,9 @@ import { AppError } from '../../../lib/errors.js';
 import { adminRoute } from '../admin-route.js';
 import { whoAmI } from '../me.js';
 import { PERMISSIONS } from '../permissions.js';
-import { clearedCookies, isSecureRequest } from '../session-cookie.js';
 import { signIn } from '../sign-in.js';
-import { signOut } from '../sign-out.js';
 import { stepUp } from '../step-up.js';
-import { sendSession, withRetryAfter } from './route-helpers.js';
+import { sendSession, sendSignOut, withRetryAfter } from './route-helpers.js';
 
 const secondFactor = {
   totp: z.string().max(16).optional(),
@@ -93,11 +91,9 @@ export const sessionRoutes = [
     response: z.object({ signed_out: z.literal(true) }),
     audit: ['admin.logout'],
     errors: { 400: 'An API key has no session' },
-    handler: async ({ principal, req, reply }, deps) => {
+    handler: ({ principal, req, reply }, deps) => {
       if (principal.kind !== 'user') throw new AppError('BAD_REQUEST', {}, 'an API key has no session');
-      const out = await signOut(deps, principal);
-      void reply.header('set-cookie', clearedCookies(isSecureRequest(req, deps.config.server.publicUrl)));
-      return out;
+      return sendSignOut(req, reply, deps, principal);
     },
   }),
   adminRoute({
