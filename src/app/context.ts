@@ -75,6 +75,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     dataDir: config.dataDir,
     loadDataDir: opts.loadDataDir,
     inMemory: opts.inMemory,
+    preparedStatements: config.dbPreparedStatements,
   });
   let keyStore: KeyStore | undefined;
   try {

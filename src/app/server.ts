@@ -14,7 +14,12 @@ import { registerOpsRoutes } from './ops.routes.js';
 
 /** The HTTP surface of one flowguard process. Modules add their routes here. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
-  const app = createHttpServer({ logger: ctx.logger, metrics: ctx.metrics, tls: ctx.config.server.tls });
+  const app = createHttpServer({
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    tls: ctx.config.server.tls,
+    trustedProxies: ctx.config.server.trustedProxies,
+  });
   registerOpsRoutes(app, ctx);
   registerWebhookRoutes(app, {
     ...ctx,

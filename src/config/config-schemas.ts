@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { logFileSchema, retentionSchema } from './retention.js';
 
@@ -55,6 +56,29 @@ export const tenantSettingsSchema = z.object({
 });
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
 
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** `none`, or addresses, CIDR ranges and the names loopback / linklocal / uniquelocal, comma-separated. */
+const trustedProxies = z
+  .string()
+  .transform((v) => v.split(',').map((p) => p.trim()))
+  .refine(
+    (list) =>
+      (list.length === 1 && list[0] === 'none') ||
+      list.every((p) => {
+        if (PROXY_RANGES.has(p)) return true;
+        const [addr, bits, ...rest] = p.split('/');
+        const family = net.isIP(addr ?? '');
+        if (!family || rest.length > 0) return false;
+        if (bits === undefined) return true;
+        const n = Number(bits);
+        return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+      }),
+    {
+      message: "must be 'none' or addresses, CIDR ranges, loopback, linklocal, uniquelocal, comma-separated",
+    },
+  )
+  .transform((list): string[] | false => (list[0] === 'none' ? false : list));
+
 export const fileSchema = z
   .object({
     server: z
@@ -62,6 +86,7 @@ export const fileSchema = z
         port: port.optional(),
         host: z.string().min(1).optional(),
         publicUrl: httpUrl.optional(),
+        trustedProxies: trustedProxies.optional(),
         tls: z
           .object({
             certFile: z.string().min(1),
@@ -149,6 +174,13 @@ export const envSchema = z.object({
   FLOWGUARD_PUBLIC_URL: httpUrl.optional(),
   PORT: port.optional(),
   HOST: z.string().min(1).optional(),
+  /** Proxies whose X-Forwarded-For is believed (the client address for sign-in throttling and audit). */
+  FLOWGUARD_TRUSTED_PROXIES: trustedProxies.optional(),
+  /** Named prepared statements on PostgreSQL; off behind a transaction-mode pooler without their support. */
+  FLOWGUARD_DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .transform((v) => v === 'true')
+    .optional(),
   WHATSAPP_APP_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
   WHATSAPP_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   WHATSAPP_PHONE_NUMBER_ID: z

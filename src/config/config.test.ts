@@ -69,6 +69,32 @@ describe('loadConfig', () => {
     expectConfigError(() => loadConfig({ TLS_CERT_FILE: '/x.pem' }, tmpDir()), 'TLS_KEY_FILE');
   });
 
+  it('trusts X-Forwarded-For from loopback and private proxies by default; the list or none can be set', () => {
+    expect(loadConfig({}, tmpDir()).server.trustedProxies).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(loadConfig({ FLOWGUARD_TRUSTED_PROXIES: 'none' }, tmpDir()).server.trustedProxies).toBe(false);
+    expect(
+      loadConfig({ FLOWGUARD_TRUSTED_PROXIES: '10.1.0.0/16, 192.0.2.7,::1,loopback' }, tmpDir()).server
+        .trustedProxies,
+    ).toEqual(['10.1.0.0/16', '192.0.2.7', '::1', 'loopback']);
+    for (const bad of ['10.0.0.0/33', 'proxy.internal', '999.1.1.1', 'none,loopback', '10.0.0.1/8/8']) {
+      expectConfigError(
+        () => loadConfig({ FLOWGUARD_TRUSTED_PROXIES: bad }, tmpDir()),
+        'FLOWGUARD_TRUSTED_PROXIES',
+      );
+    }
+  });
+
+  it('names repeated PostgreSQL statements unless FLOWGUARD_DB_PREPARED_STATEMENTS=false', () => {
+    expect(loadConfig({}, tmpDir()).dbPreparedStatements).toBe(true);
+    expect(loadConfig({ FLOWGUARD_DB_PREPARED_STATEMENTS: 'false' }, tmpDir()).dbPreparedStatements).toBe(
+      false,
+    );
+    expectConfigError(
+      () => loadConfig({ FLOWGUARD_DB_PREPARED_STATEMENTS: 'off' }, tmpDir()),
+      'FLOWGUARD_DB_PREPARED_STATEMENTS',
+    );
+  });
+
   it('reads the YAML file with ${ENV} interpolation and validates it', () => {
     const cwd = tmpDir();
     fs.writeFileSync(

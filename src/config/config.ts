@@ -48,11 +48,15 @@ export interface Config {
   previousMasterKeys: Buffer[];
   /** FLOWGUARD_KEYSTORE_URL: the key store's own database (unset: the data dir, or the main database). */
   keyStoreUrl: string | undefined;
+  /** FLOWGUARD_DB_PREPARED_STATEMENTS: name repeated statements on PostgreSQL (default true). */
+  dbPreparedStatements: boolean;
   logLevel: LogLevel;
   server: {
     port: number;
     host: string;
     publicUrl: string | undefined;
+    /** Proxies whose X-Forwarded-For is believed; false: none (the peer address is the client). */
+    trustedProxies: string[] | false;
     tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
   };
   graphUrl: string;
@@ -223,11 +227,14 @@ export function loadConfig(rawEnv: Env = process.env, cwd = process.cwd()): Conf
       .filter(Boolean)
       .map((k) => Buffer.from(k, 'base64')),
     keyStoreUrl: env.FLOWGUARD_KEYSTORE_URL,
+    dbPreparedStatements: env.FLOWGUARD_DB_PREPARED_STATEMENTS ?? true,
     logLevel: env.FLOWGUARD_LOG_LEVEL ?? yaml.logLevel ?? 'info',
     server: {
       port: env.PORT ?? yaml.server.port ?? 8080,
       host: env.HOST ?? yaml.server.host ?? '127.0.0.1',
       publicUrl: env.FLOWGUARD_PUBLIC_URL ?? yaml.server.publicUrl,
+      trustedProxies: env.FLOWGUARD_TRUSTED_PROXIES ??
+        yaml.server.trustedProxies ?? ['loopback', 'linklocal', 'uniquelocal'],
       tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey, clientCaFile: clientCa } : undefined,
     },
     graphUrl: env.WHATSAPP_GRAPH_URL.replace(/\/+$/, ''),

@@ -207,6 +207,24 @@ describe.each(storeKinds())('admin sign-in on %s', (kind) => {
     expect((await attempt(a, { totp: await totpAt(t, a) }, clientIp())).statusCode).toBe(200);
   });
 
+  it('believes X-Forwarded-For only from a trusted proxy: a direct client cannot rotate it to dodge the lock', async () => {
+    // Not loopback or a private range (the default trusted proxies): a client on the internet.
+    const direct = `203.0.113.${crypto.randomInt(1, 255)}`;
+    const signIn = (email: string, password: string, totp?: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/admin/api/session',
+        remoteAddress: direct,
+        headers: { 'content-type': 'application/json', ...fromIp(clientIp()) },
+        payload: JSON.stringify({ email, password, ...(totp ? { totp } : {}) }),
+      });
+    for (let i = 0; i < 20; i++) {
+      expect((await signIn(`rotate-${i}@flowguard.test`, 'wrong wrong wrong')).statusCode).toBe(401);
+    }
+    const a = await admin();
+    expect((await signIn(a.email, a.password, await totpAt(t, a))).statusCode).toBe(429);
+  });
+
   it('keeps e-mails, passwords, TOTP secrets, recovery codes and session tokens out of logs and audit rows', async () => {
     await expectSecretsKeptOut(t, secrets, { atLeast: 20, events: ['admin.login'] });
   });

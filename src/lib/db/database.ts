@@ -6,6 +6,7 @@ import pg from 'pg';
 import { AppError } from '../errors.js';
 import { acquirePidLock, pidLockHolder } from '../pid-lock.js';
 import { PGliteDialect, SessionLock, pgliteQuery } from './pglite-dialect.js';
+import { preparingPool } from './prepared-statements.js';
 import type { DB } from './schema.js';
 
 export type Db = Kysely<DB>;
@@ -51,17 +52,21 @@ export interface OpenOptions {
   /** For tests and tooling: an in-memory embedded store. */
   inMemory?: boolean | undefined;
   poolSize?: number | undefined;
+  /** PostgreSQL: name the statements run again and again (see prepared-statements.ts). Default true. */
+  preparedStatements?: boolean | undefined;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openEmbedded(opts);
+  return opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.preparedStatements ?? true)
+    : openEmbedded(opts);
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(url: string, max: number, prepare: boolean): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'flowguard' });
   // An idle client that loses its connection emits 'error'; the pool replaces it. Never crash on it.
   pool.on('error', () => undefined);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: prepare ? preparingPool(pool) : pool }) });
   return {
     kind: 'postgres',
     db,

@@ -25,6 +25,12 @@ export interface HttpOptions {
   logger: Logger;
   metrics: Metrics;
   tls?: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
+  /**
+   * Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, loopback / linklocal / uniquelocal).
+   * Anyone else's header is ignored: a client talking to flowguard directly cannot pick its own address to
+   * dodge the per-address sign-in lock. Default: none.
+   */
+  trustedProxies?: string[] | false | undefined;
 }
 
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
@@ -41,7 +47,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: true,
+    trustProxy: opts.trustedProxies ? opts.trustedProxies.join(',') : false,
     return503OnClosing: true,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
