@@ -1,8 +1,10 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/modules/apikeys/index.js';
 import { bumpCounter } from '../../src/modules/compliance/counters.js';
 import { storeKinds } from '../helpers/test-app.js';
 import {
+  adminCli,
   auditRows,
   client,
   createAdmin,
@@ -170,6 +172,70 @@ describe.each(storeKinds())('tenant scoping, dead letters and metrics in the adm
     }>();
     expect(health.status).toBe('ok');
     expect(health.queues.find((q) => q.name === 'connector.run')?.waiting).toBeGreaterThanOrEqual(1);
+  });
+
+  it('pages the dead-letter queue with a cursor, and runs a letter replayed twice at once only once', async () => {
+    const r = await w.request({ state: 'completed' });
+    const systems = ['crm-1', 'crm-2', 'crm-3', 'crm-4', 'crm-5'];
+    await w
+      .db()
+      .insertInto('request_tasks')
+      .values(
+        systems.map((s) => ({
+          request_id: r.id,
+          system_id: s,
+          action: 'erase',
+          status: 'dead',
+          counts: '{}',
+        })),
+      )
+      .execute();
+    const ours: string[] = [];
+    for (const systemId of systems) {
+      ours.push((await w.t.ctx.queue.send(w.db(), 'connector.run.dead', { requestId: r.id, systemId }))!);
+    }
+    const operator = await createAdmin(w.t, 'operator');
+    w.personal.push(operator.email);
+    const op = client(w.t, await signIn(w.t, operator));
+
+    type Page = { dead_letters: { id: string }[]; next_cursor: string | null };
+    const seen: string[] = [];
+    let pages = 0;
+    for (let cursor: string | null = null; pages === 0 || cursor !== null; pages++) {
+      const res = await op.get(`/admin/api/dead-letters?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.statusCode, res.body).toBe(200);
+      const page = res.json<Page>();
+      expect(page.dead_letters.length).toBeLessThanOrEqual(2);
+      seen.push(...page.dead_letters.map((l) => l.id));
+      cursor = page.next_cursor;
+    }
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => ours.includes(id))).toEqual(ours);
+    expect((await op.get('/admin/api/dead-letters?cursor=not-a-letter')).statusCode).toBe(400);
+
+    const cli = await adminCli(w.t);
+    try {
+      const first = await cli.run(['dlq', 'list', '--limit', '2']);
+      expect(first.code, first.stderr).toBe(0);
+      const firstIds = (JSON.parse(first.stdout) as { id: string }[]).map((l) => l.id);
+      expect(firstIds).toEqual(seen.slice(0, 2));
+      const second = await cli.run(['dlq', 'list', '--limit', '2', '--after', firstIds[1]!]);
+      expect((JSON.parse(second.stdout) as { id: string }[]).map((l) => l.id)).toEqual(seen.slice(2, 4));
+      expect((await cli.run(['dlq', 'list', '--limit', 'many'])).code).toBe(2);
+    } finally {
+      await cli.close();
+    }
+
+    // The same letter, twice at once (a double click, two operators): one replay, one 404, one job queued.
+    const twice = await Promise.all([
+      op.post(`/admin/api/dead-letters/${ours[0]}/retry`),
+      op.post(`/admin/api/dead-letters/${ours[0]}/retry`),
+    ]);
+    expect(twice.map((res) => res.statusCode).sort()).toEqual([200, 404]);
+    const queued = await sql<{ n: string }>`select count(*) as n from pgboss.job where name = 'connector.run'
+      and data->>'requestId' = ${r.id} and data->>'systemId' = 'crm-1'`.execute(w.db());
+    expect(Number(queued.rows[0]!.n)).toBe(1);
   });
 
   it('summarises the compliance metrics of a tenant for the charts', async () => {

@@ -87,7 +87,7 @@ async function route(): Promise<void> {
   try {
     if (target.path === 'requests' && id) await requestView(main, id, me);
     else if (target.path === 'requests') await queueView(main, params);
-    else if (target.path === 'dlq') await dlqView(main);
+    else if (target.path === 'dlq') await dlqView(main, params);
     else if (target.path === 'audit') await auditView(main, can('audit.read'), params);
     else if (target.path === 'account') accountView(main, me, () => void route());
     else await metricsView(main, params);

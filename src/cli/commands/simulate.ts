@@ -11,6 +11,7 @@ import { createStoreClient, StoreCommandError } from '../../simulator/store-clie
 import { fail, ok } from '../command.js';
 import type { CliDefinition } from '../main.js';
 import { registerStoreCommand } from '../registry.js';
+import { isUuid } from '../../lib/uuid.js';
 
 /**
  * A phone_number_id for a default tenant that has none configured yet: the webhook receiver routes numbers no
@@ -46,11 +47,9 @@ registerStoreCommand('simulate.credentials', async (ctx, args) => {
   });
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 registerStoreCommand('simulate.request', async (ctx, args) => {
   const tenant = await tenantOf(ctx, args);
-  if (typeof args.id !== 'string' || !UUID.test(args.id)) return fail('request id must be a UUID', 2);
+  if (!isUuid(args.id)) return fail('request id must be a UUID', 2);
   return ok(await getRequestView(ctx.database.db, tenant.id, args.id, ctx.clock()));
 });
 

@@ -1,15 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../lib/uuid.js';
 
 /** Revoke a key by id; revoking twice keeps the first revocation time. Unknown ids are NOT_FOUND. */
 export async function revokeApiKey(
   deps: { db: Kysely<DB>; clock: () => Date },
   id: string,
 ): Promise<{ id: string; revoked_at: string }> {
-  if (!UUID.test(id)) throw new AppError('NOT_FOUND', { resource: 'api_key' }, 'no such API key');
+  if (!isUuid(id)) throw new AppError('NOT_FOUND', { resource: 'api_key' }, 'no such API key');
   await deps.db
     .updateTable('api_keys')
     .set({ revoked_at: deps.clock() })

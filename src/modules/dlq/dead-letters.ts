@@ -5,6 +5,7 @@ import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import { deadLetterName, queueCatalog } from '../../jobs/catalog.js';
 import type { Queue } from '../../jobs/queue.js';
+import { isUuid } from '../../lib/uuid.js';
 
 export interface DeadLetter {
   id: string;
@@ -16,46 +17,88 @@ export interface DeadLetter {
 
 const DEAD_QUEUES = queueCatalog.map((q) => deadLetterName(q.name));
 
-/** What waits in the dead-letter queues, oldest first, optionally for one tenant's requests. */
+interface LetterRow {
+  id: string;
+  name: string;
+  data: Record<string, unknown>;
+  created_on: Date;
+}
+
+const toLetter = (r: LetterRow): DeadLetter => ({
+  id: r.id,
+  queue: r.name,
+  data: r.data,
+  created_at: new Date(r.created_on).toISOString(),
+});
+
+/**
+ * A tenant sees the letters of its requests and those naming it directly (pass-through drains); letters that
+ * name neither (scheduled jobs) are everyone's.
+ */
+const ofTenant = (tenantId: string | undefined) =>
+  tenantId === undefined
+    ? sql``
+    : sql`and (j.data->>'requestId' is null or exists (select 1 from privacy_requests r
+          where r.id::text = j.data->>'requestId' and r.tenant_id = ${tenantId}))
+        and (j.data->>'tenantId' is null or j.data->>'tenantId' = ${tenantId})`;
+
+/**
+ * What waits in the dead-letter queues, oldest first, optionally for one tenant; `after` (a letter's id, the
+ * last of the previous page) pages on.
+ */
 export async function listDeadLetters(
   db: Kysely<DB>,
-  opts: { tenantId?: string; limit?: number } = {},
+  opts: { tenantId?: string | undefined; limit?: number; after?: string | undefined } = {},
 ): Promise<DeadLetter[]> {
-  const rows = await sql<{ id: string; name: string; data: Record<string, unknown>; created_on: Date }>`
+  if (opts.after !== undefined && !isUuid(opts.after)) {
+    throw new AppError('VALIDATION_FAILED', { field: 'after' }, 'after must be a dead letter id');
+  }
+  const rows = await sql<LetterRow>`
     select j.id::text as id, j.name, j.data, j.created_on
     from pgboss.job j
-    where j.name in (${sql.join(DEAD_QUEUES)}) and j.state in ('created', 'retry')
-      ${opts.tenantId ? sql`and (j.data->>'requestId' is null or exists (select 1 from privacy_requests r where r.id::text = j.data->>'requestId' and r.tenant_id = ${opts.tenantId}))` : sql``}
-    order by j.created_on
+    where j.name in (${sql.join(DEAD_QUEUES)}) and j.state in ('created', 'retry') ${ofTenant(opts.tenantId)}
+      ${opts.after ? sql`and (j.created_on, j.id) > (select created_on, id from pgboss.job where id = ${opts.after}::uuid)` : sql``}
+    order by j.created_on, j.id
     limit ${opts.limit ?? 500}`.execute(db);
-  return rows.rows.map((r) => ({
-    id: r.id,
-    queue: r.name,
-    data: r.data,
-    created_at: new Date(r.created_on).toISOString(),
-  }));
+  return rows.rows.map(toLetter);
+}
+
+/** One dead letter the tenant may see, locked until the transaction ends (a replay takes it once). */
+async function lockDeadLetter(
+  tx: Kysely<DB>,
+  id: string,
+  tenantId: string | undefined,
+): Promise<DeadLetter | undefined> {
+  if (!isUuid(id)) return undefined;
+  const rows = await sql<LetterRow>`
+    select j.id::text as id, j.name, j.data, j.created_on
+    from pgboss.job j
+    where j.id = ${id}::uuid and j.name in (${sql.join(DEAD_QUEUES)}) and j.state in ('created', 'retry')
+      ${ofTenant(tenantId)}
+    for update of j`.execute(tx);
+  return rows.rows[0] ? toLetter(rows.rows[0]) : undefined;
 }
 
 /**
  * Replay one dead letter: in one transaction, put it back on its queue, remove it from the dead-letter
- * queue, and (for a data-map task) set the task pending and its failed request executing again.
+ * queue, and (for a data-map task) set the task pending and its failed request executing again. The letter is
+ * locked first: a second replay of it (a double click, the CLI and the dashboard at once) waits, then finds it
+ * gone (NOT_FOUND) instead of queueing the task twice.
  */
 export async function retryDeadLetter(
   db: Kysely<DB>,
   queue: Pick<Queue, 'boss' | 'send'>,
   id: string,
   opts: {
-    tenantId?: string;
+    tenantId?: string | undefined;
     /** Runs inside the replay's transaction (the admin API writes its audit event here). */
     onReplay?: (tx: Kysely<DB>, letter: DeadLetter) => Promise<unknown>;
   } = {},
 ): Promise<{ queue: string; data: Record<string, unknown> }> {
-  const letter = (await listDeadLetters(db, { tenantId: opts.tenantId, limit: 100_000 })).find(
-    (l) => l.id === id,
-  );
-  if (!letter) throw new AppError('NOT_FOUND', { resource: 'dead_letter' }, 'no such dead letter');
-  const original = letter.queue.replace(/\.dead$/, '');
-  await db.transaction().execute(async (tx) => {
+  return db.transaction().execute(async (tx) => {
+    const letter = await lockDeadLetter(tx, id, opts.tenantId);
+    if (!letter) throw new AppError('NOT_FOUND', { resource: 'dead_letter' }, 'no such dead letter');
+    const original = letter.queue.replace(/\.dead$/, '');
     if (original === 'connector.run') {
       const { requestId, systemId } = letter.data as { requestId: string; systemId: string };
       // The request first, as a finishing task does (its task, then the request, then the audit chain):
@@ -78,8 +121,8 @@ export async function retryDeadLetter(
     await queue.send(tx, original, letter.data);
     await queue.boss.deleteJob(letter.queue, id, { db: executorFor(tx) as PgBoss.Db });
     await opts.onReplay?.(tx, letter);
+    return { queue: original, data: letter.data };
   });
-  return { queue: original, data: letter.data };
 }
 
 /**

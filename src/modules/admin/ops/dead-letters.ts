@@ -1,34 +1,25 @@
-import { AppError } from '../../../lib/errors.js';
+import { isUuid } from '../../../lib/uuid.js';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../../dlq/dead-letters.js';
 import type { AdminDeps, AdminPrincipal } from '../admin.types.js';
 import { actorOf } from '../admin.types.js';
 import { eventTenant, scopeTenant } from '../tenant-scope.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
- * Dead letters the caller may see: the dead-letter module scopes letters that name a request by the request's
- * tenant; letters that name a tenant directly (pass-through drains) are scoped here too.
+ * What waits in the dead-letter queues (job payloads hold ids only), a page at a time: `next_cursor` is the `cursor`
+ * of the following page, null on the last. The read is audited.
  */
-async function visibleLetters(
-  deps: Pick<AdminDeps, 'database'>,
-  tenantId: string | undefined,
-  limit: number,
-) {
-  const letters = await listDeadLetters(deps.database.db, { tenantId, limit });
-  return tenantId === undefined
-    ? letters
-    : letters.filter((l) => typeof l.data.tenantId !== 'string' || l.data.tenantId === tenantId);
-}
-
-/** What waits in the dead-letter queues (job payloads hold ids only); the read is audited. */
 export async function listAdminDeadLetters(
   deps: Pick<AdminDeps, 'database' | 'audit'>,
   principal: AdminPrincipal,
-  opts: { tenant?: string | undefined; limit: number },
-): Promise<{ dead_letters: DeadLetter[] }> {
+  opts: { tenant?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ dead_letters: DeadLetter[]; next_cursor: string | null }> {
   const tenantId = scopeTenant(principal, opts.tenant);
-  const letters = await visibleLetters(deps, tenantId, opts.limit);
+  const page = await listDeadLetters(deps.database.db, {
+    tenantId,
+    limit: opts.limit + 1,
+    after: opts.cursor,
+  });
+  const letters = page.slice(0, opts.limit);
   await deps.database.db.transaction().execute(async (tx) =>
     deps.audit(tx, {
       tenantId: tenantId ?? (await eventTenant(tx, principal)),
@@ -37,7 +28,10 @@ export async function listAdminDeadLetters(
       data: { resource: 'dead_letter', action: 'list' },
     }),
   );
-  return { dead_letters: letters };
+  return {
+    dead_letters: letters,
+    next_cursor: page.length > opts.limit ? letters[letters.length - 1]!.id : null,
+  };
 }
 
 /** Replay one dead letter (its task set pending again); audited in the replay's transaction. */
@@ -47,15 +41,11 @@ export async function retryAdminDeadLetter(
   id: string,
 ): Promise<{ id: string; queue: string }> {
   const tenantId = scopeTenant(principal);
-  const visible = await visibleLetters(deps, tenantId, 100_000);
-  if (!visible.some((l) => l.id === id)) {
-    throw new AppError('NOT_FOUND', { resource: 'dead_letter' }, 'no such dead letter');
-  }
   const replayed = await retryDeadLetter(deps.database.db, deps.queue, id, {
     tenantId,
     onReplay: async (tx, letter) => {
       const requestId =
-        typeof letter.data.requestId === 'string' && UUID.test(letter.data.requestId)
+        typeof letter.data.requestId === 'string' && isUuid(letter.data.requestId)
           ? letter.data.requestId
           : undefined;
       const request = requestId

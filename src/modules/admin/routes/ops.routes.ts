@@ -17,8 +17,10 @@ export const opsRoutes = [
     query: z.object({
       tenant: z.string().max(63).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
+      cursor: z.uuid({ message: 'must be the next_cursor of the previous page' }).optional(),
     }),
     response: z.object({
+      next_cursor: z.string().nullable(),
       dead_letters: z.array(
         z.object({
           id: z.string(),
