@@ -9,7 +9,7 @@ import type { SqlExecutor } from '../lib/db/database.js';
  * only one process opens the store at a time (its lock file), so when a worker process starts, every active job
  * belongs to a process that is gone. Each is failed as its expiry would fail it: retried after the queue's retry
  * delay, or dead-lettered after its last attempt. Only for the embedded store; on PostgreSQL other instances may
- * hold active jobs, and the expiry stays the way back (see QueueSpec.expireInSeconds).
+ * hold active jobs, and a dead instance is told apart by its lock instead (job-claims.ts).
  */
 export async function failOrphanedJobs(
   boss: Pick<PgBoss, 'fail'>,

@@ -5,6 +5,7 @@ import { executorFor, type Database } from '../lib/db/database.js';
 import type { DB } from '../lib/db/schema.js';
 import type { QueueOverride } from '../config/config.js';
 import { deadLetterName, queueCatalog } from './catalog.js';
+import { createJobClaims } from './job-claims.js';
 import { failOrphanedJobs } from './orphaned-jobs.js';
 import { createJobWaker, installJobNotifyTrigger } from './wake-on-commit.js';
 
@@ -19,7 +20,7 @@ export interface QueueOptions {
   /**
    * How often maintenance runs (one process at a time, whichever gets there first): it fails each active job
    * past its expiry, so the job of a worker that died mid-task is retried by a live one. pg-boss' default
-   * (120 s) when unset; a killed worker's job is re-run within about its queue's expiry plus this interval.
+   * (120 s) when unset. Claimed jobs (job-claims.ts) of a killed instance are retried long before that.
    */
   maintenanceIntervalSeconds?: number | undefined;
   /** Run workers and maintenance in this process (serve/worker). CLI commands only send. */
@@ -43,8 +44,11 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
   boss.on('error', (err: Error) => logger.error({ err }, 'queue error'));
   let started = false;
   const waker = createJobWaker(logger, (workerId) => boss.notifyWorker(workerId));
+  const claims = createJobClaims(database, boss, logger);
   return {
     boss,
+    /** Long jobs run under a claim, so a killed instance's jobs are retried at once (job-claims.ts). */
+    claims,
     /** Run this worker as soon as a job of its queue is committed, not at its next poll. */
     wakeOnCommit(queue: string, workerId: string): void {
       waker.register(queue, workerId);
@@ -71,12 +75,16 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
       if (opts.work) await waker.start(database);
       // One process at a time opens the embedded store: its active jobs were left by one that was killed.
       if (opts.work && database.kind === 'pglite') await failOrphanedJobs(boss, database.sql, logger);
+      // Several instances may share PostgreSQL: each holds a lock while it lives, so the others can tell.
+      if (opts.work && database.kind === 'postgres') await claims.start();
     },
     async stop(): Promise<void> {
       if (!started) return;
       started = false;
       await waker.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      // After the jobs in hand have ended: letting the lock go earlier would have them failed under us.
+      await claims.stop();
     },
     /** Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). */
     send(

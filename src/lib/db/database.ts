@@ -32,6 +32,12 @@ export interface Database {
    * also poll. Returns the function that stops listening.
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL: hold the session-level advisory lock (namespace, key) on a connection of its own for as long as
+   * this process lives (taken again after a lost connection): others learn the process is gone when they can
+   * take it. Returns the function that lets it go.
+   */
+  holdLock?(namespace: number, key: number): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -77,23 +83,30 @@ async function openPostgres(url: string, max: number, prepare: boolean): Promise
       },
     },
     listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
+    holdLock: (namespace, key) =>
+      keepSession(url, 'flowguard-instance', async (c) => {
+        await c.query('select pg_advisory_lock($1, $2)', [namespace, key]);
+      }),
     async close() {
       await db.destroy();
     },
   };
 }
 
-/** A dedicated connection for LISTEN (a pooled one would be handed to queries), reconnected when lost. */
-async function listenPostgres(
+/**
+ * A dedicated connection (a pooled one would be handed to queries) that `setup` prepares once connected,
+ * connected again after a second when lost, and prepared again. Returns the function that closes it.
+ */
+async function keepSession(
   url: string,
-  channel: string,
-  onNotify: (payload: string) => void,
+  name: string,
+  setup: (client: pg.Client) => Promise<void>,
 ): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url, application_name: 'flowguard-listen', keepAlive: true });
+    const c = new pg.Client({ connectionString: url, application_name: name, keepAlive: true });
     const reconnect = () => {
       c.removeAllListeners();
       c.on('error', () => undefined);
@@ -109,11 +122,8 @@ async function listenPostgres(
     };
     c.on('error', reconnect);
     c.on('end', reconnect);
-    c.on('notification', (n) => {
-      if (n.channel === channel) onNotify(n.payload ?? '');
-    });
     await c.connect();
-    await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+    await setup(c);
     client = c;
   };
   await connect();
@@ -128,6 +138,20 @@ async function listenPostgres(
       await c.end().catch(() => undefined);
     }
   };
+}
+
+/** LISTEN on a session of its own, re-established when lost. */
+function listenPostgres(
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  return keepSession(url, 'flowguard-listen', async (c) => {
+    c.on('notification', (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? '');
+    });
+    await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+  });
 }
 
 /**

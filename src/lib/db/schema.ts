@@ -331,6 +331,14 @@ export interface AdminLoginThrottleTable {
   locked_until: Date | null;
 }
 
+/** Long jobs in hand, by the instance (advisory-lock number) of the process running them. */
+export interface JobClaimsTable {
+  job_id: string;
+  queue: string;
+  instance: number;
+  claimed_at: Generated<Timestamp>;
+}
+
 /** The retention sweeper's lease (one row): one sweep at a time, and what the last one did. */
 export interface RetentionLeaseTable {
   id: ColumnType<boolean, boolean | undefined, never>;
@@ -408,4 +416,5 @@ export interface DB {
   admin_login_throttle: AdminLoginThrottleTable;
   erasure_journal: ErasureJournalTable;
   media_deletions: MediaDeletionsTable;
+  job_claims: JobClaimsTable;
 }

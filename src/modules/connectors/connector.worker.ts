@@ -25,10 +25,12 @@ export async function startConnectorWorker(ctx: AppContext): Promise<void> {
           // job itself then ends normally. Retryable failures throw, and the queue backs off; when the system
           // said how long to wait (Retry-After), the next attempt also waits at least that long.
           try {
-            await runConnectorTask(deps, job.data, {
-              retryCount: meta.retryCount ?? 0,
-              retryLimit: meta.retryLimit ?? 0,
-            });
+            await ctx.queue.claims.run('connector.run', job.id, () =>
+              runConnectorTask(deps, job.data, {
+                retryCount: meta.retryCount ?? 0,
+                retryLimit: meta.retryLimit ?? 0,
+              }),
+            );
           } catch (err) {
             const wait = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
             if (wait <= 0) throw err;

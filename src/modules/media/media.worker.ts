@@ -29,7 +29,9 @@ export async function startMediaWorkers(ctx: AppContext): Promise<void> {
     { pollingIntervalSeconds: 0.5, batchSize: 1 },
     async (jobs: Job<{ mediaRowId?: unknown }>[]) => {
       for (const job of jobs) {
-        const outcome = await fetchMedia(deps, text(job.data.mediaRowId));
+        const outcome = await ctx.queue.claims.run(MEDIA_FETCH_QUEUE, job.id, () =>
+          fetchMedia(deps, text(job.data.mediaRowId)),
+        );
         ctx.logger.debug({ media: text(job.data.mediaRowId), outcome }, 'media fetch');
       }
     },
