@@ -51,6 +51,20 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     return (await matches(db, tenantId, identities))[0]?.subject_id;
   }
 
+  /** One identity row of a subject: a blind index to find it by, the value encrypted with the subject's key. */
+  function identityRow(tenantId: string, subjectId: string, cipher: FieldCipher, identity: Identity) {
+    const id = crypto.randomUUID();
+    return {
+      id,
+      tenant_id: tenantId,
+      subject_id: subjectId,
+      kind: identity.kind,
+      blind_index: blindIndex(deps.keyring, tenantId, identity),
+      blind_index_version: deps.keyring.hmacVersion('blind-index'),
+      value: cipher.encrypt(identity.value, 'identities', 'value', id),
+    };
+  }
+
   async function addIdentity(
     db: Kysely<DB>,
     tenantId: string,
@@ -58,18 +72,9 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     cipher: FieldCipher,
     identity: Identity,
   ) {
-    const id = crypto.randomUUID();
     await db
       .insertInto('identities')
-      .values({
-        id,
-        tenant_id: tenantId,
-        subject_id: subjectId,
-        kind: identity.kind,
-        blind_index: blindIndex(deps.keyring, tenantId, identity),
-        blind_index_version: deps.keyring.hmacVersion('blind-index'),
-        value: cipher.encrypt(identity.value, 'identities', 'value', id),
-      })
+      .values(identityRow(tenantId, subjectId, cipher, identity))
       .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'blind_index']).doNothing())
       .execute();
   }
@@ -104,18 +109,41 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       let storedProfileName: string | null;
       let cipher: FieldCipher | undefined;
       if (!subjectId) {
-        subjectId = crypto.randomUUID();
-        cipher = await deps.keys.create(db, tenantId, subjectId);
+        const newId = crypto.randomUUID();
+        const newCipher = await deps.keys.create(db, tenantId, newId);
+        [subjectId, cipher] = [newId, newCipher];
         const profile = opts.profileName
-          ? cipher.encrypt(opts.profileName, 'subjects', 'profile_name', subjectId)
+          ? newCipher.encrypt(opts.profileName, 'subjects', 'profile_name', newId)
           : null;
-        await sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
-          values (${subjectId}, ${tenantId}, ${profile}, ${
-            indexes.length > 0
-              ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
-                  and blind_index = any(${indexes}::text[]))`
-              : false
-          })`.execute(db);
+        const optOut =
+          indexes.length > 0
+            ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
+                and blind_index = any(${indexes}::text[]))`
+            : sql`false`;
+        // The subject and its identities in one statement (the identities' foreign key is checked at its end).
+        const rows = [
+          ...new Map(
+            identities.map((i) => {
+              const row = identityRow(tenantId, newId, newCipher, i);
+              return [`${row.kind}\u0000${row.blind_index}`, row] as const;
+            }),
+          ).values(),
+        ];
+        const insertSubject = sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
+          values (${newId}, ${tenantId}, ${profile}, ${optOut})`;
+        await (
+          rows.length === 0
+            ? insertSubject
+            : sql`with s as (${insertSubject})
+              insert into identities (id, tenant_id, subject_id, kind, blind_index, blind_index_version, value)
+              values ${sql.join(
+                rows.map(
+                  (r) =>
+                    sql`(${r.id}, ${r.tenant_id}, ${r.subject_id}, ${r.kind}, ${r.blind_index}, ${r.blind_index_version}, ${r.value})`,
+                ),
+              )}
+              on conflict (tenant_id, kind, blind_index) do nothing`
+        ).execute(db);
         created = true;
         storedProfileName = profile;
       } else {
@@ -132,7 +160,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       }
       // An identity matched already (to this subject, or to another one: left as it is) is not added again.
       const linked = new Set(found.map((f) => f.blind_index));
-      for (const identity of identities) {
+      for (const identity of created ? [] : identities) {
         const all = blindIndexes(deps.keyring, tenantId, identity);
         if (!all.some((bi) => linked.has(bi))) await addIdentity(db, tenantId, subjectId, cipher, identity);
       }
