@@ -76,6 +76,16 @@ describe('loadConfig', () => {
       loadConfig({ FLOWGUARD_TRUSTED_PROXIES: '10.1.0.0/16, 192.0.2.7,::1,loopback' }, tmpDir()).server
         .trustedProxies,
     ).toEqual(['10.1.0.0/16', '192.0.2.7', '::1', 'loopback']);
+    // The YAML file's server.trustedProxies, which the environment overrides.
+    const cwd = tmpDir();
+    fs.writeFileSync(
+      path.join(cwd, 'flowguard.yaml'),
+      'server:\n  trustedProxies: 172.16.0.0/12, fd00::/8\n',
+    );
+    expect(loadConfig({}, cwd).server.trustedProxies).toEqual(['172.16.0.0/12', 'fd00::/8']);
+    expect(loadConfig({ FLOWGUARD_TRUSTED_PROXIES: 'none' }, cwd).server.trustedProxies).toBe(false);
+    fs.writeFileSync(path.join(cwd, 'flowguard.yaml'), 'server:\n  trustedProxies: everyone\n');
+    expectConfigError(() => loadConfig({}, cwd), 'FLOWGUARD_CONFIG.server.trustedProxies');
     for (const bad of ['10.0.0.0/33', 'proxy.internal', '999.1.1.1', 'none,loopback', '10.0.0.1/8/8']) {
       expectConfigError(
         () => loadConfig({ FLOWGUARD_TRUSTED_PROXIES: bad }, tmpDir()),
