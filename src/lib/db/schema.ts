@@ -1,9 +1,21 @@
 import type { ColumnType, Generated } from 'kysely';
+import type {
+  AdminLoginThrottleTable,
+  AdminRecoveryCodesTable,
+  AdminSessionsTable,
+  AdminUsersTable,
+} from './schema-admin.js';
+import type { Json, Timestamp } from './schema-columns.js';
+import type {
+  AuditArchiveTable,
+  ErasureJournalTable,
+  JobClaimsTable,
+  MediaDeletionsTable,
+  RetentionLeaseTable,
+  SchemaMigrationsTable,
+} from './schema-operations.js';
 
 /** Kysely's view of the tables created by the migrations in ./migrations. Encrypted columns hold `v1.` envelopes. */
-
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Json<T = unknown> = ColumnType<T, string, string>;
 
 export interface TenantsTable {
   id: string;
@@ -278,110 +290,6 @@ export interface AlertsSentTable {
   subject_key: string;
   kind: string;
   sent_at: Timestamp;
-}
-
-export interface AdminUsersTable {
-  id: string;
-  /** null: a global admin (every tenant). */
-  tenant_id: string | null;
-  /** Keyed HMAC of the normalised e-mail (lookup). */
-  email_index: string;
-  /** Sealed: admin_users.email.<id> */
-  email: string;
-  role: 'owner' | 'privacy_officer' | 'operator' | 'auditor';
-  /** argon2id PHC string. */
-  password_hash: string;
-  /** Sealed base32 TOTP secret: admin_users.totp_secret.<id> */
-  totp_secret: string;
-  /** The last accepted TOTP time step (bigint, read as a string): a code is accepted once. */
-  totp_last_step: ColumnType<string | null, number | string | null | undefined, number | string | null>;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  last_login_at: Date | null;
-  disabled_at: Date | null;
-  /** When an authenticator was confirmed; null while enrolment is pending (`totp_secret` is then the pending one). */
-  mfa_enrolled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
-}
-
-export interface AdminRecoveryCodesTable {
-  user_id: string;
-  code_hash: string;
-  used_at: Date | null;
-}
-
-export interface AdminSessionsTable {
-  /** SHA-256 of the random session id in the cookie. */
-  id_hash: string;
-  user_id: string;
-  csrf_hash: string;
-  created_at: Timestamp;
-  last_seen_at: Timestamp;
-  expires_at: Timestamp;
-  mfa_at: Timestamp;
-  ended_at: Date | null;
-  /** A session that may only enrol the authenticator (password shown, no second factor yet). */
-  enrolment: ColumnType<boolean, boolean | undefined, boolean>;
-}
-
-export interface AdminLoginThrottleTable {
-  scope: 'account' | 'source';
-  key: string;
-  failures: number;
-  window_started_at: Timestamp;
-  locked_until: Date | null;
-}
-
-/** Long jobs in hand, by the instance (advisory-lock number) of the process running them. */
-export interface JobClaimsTable {
-  job_id: string;
-  queue: string;
-  instance: number;
-  claimed_at: Generated<Timestamp>;
-}
-
-/** The retention sweeper's lease (one row): one sweep at a time, and what the last one did. */
-export interface RetentionLeaseTable {
-  id: ColumnType<boolean, boolean | undefined, never>;
-  owner: string;
-  lease_until: Timestamp;
-  started_at: Timestamp;
-  finished_at: Date | null;
-  summary: Json<Record<string, unknown>>;
-}
-
-/** Checkpoints of audit-log prefixes deleted after their legal period (append-only). */
-export interface AuditArchiveTable {
-  through_seq: ColumnType<string, string | number, never>;
-  through_hash: ColumnType<string, string, never>;
-  through_occurred_at: ColumnType<Date, Date | string, never>;
-  rows: ColumnType<string, string | number, never>;
-  archived_at: ColumnType<Date, Date | string | undefined, never>;
-}
-
-export interface SchemaMigrationsTable {
-  version: number;
-  name: string;
-  applied_at: Timestamp;
-}
-
-/**
- * Deleted subjects, recorded by a trigger in the deleting transaction; the shred job deletes their keys from the
- * key store and swaps `subject_id` for `ref` (keyed HMAC of the subject id).
- */
-export interface ErasureJournalTable {
-  id: Generated<string>;
-  tenant_id: string;
-  subject_id: string | null;
-  ref: string | null;
-  erased_at: Timestamp;
-  shredded_at: Date | null;
-}
-
-/** Stored media objects whose row went (any path; a trigger), waiting for the media workers to delete them. */
-export interface MediaDeletionsTable {
-  storage_key: string;
-  tenant_id: string;
-  recorded_at: Generated<Date>;
 }
 
 export interface DB {
