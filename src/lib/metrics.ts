@@ -23,6 +23,17 @@ export function createMetrics() {
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });
+  const webhookBatchDeliveries = new client.Histogram({
+    name: 'flowguard_webhook_batch_deliveries',
+    help: 'Webhook deliveries written per transaction (group commit: those arriving while one is written wait)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  });
+  const webhookBatchSplits = new client.Counter({
+    name: 'flowguard_webhook_batch_splits_total',
+    help: 'Webhook batches that failed and were written again one delivery at a time',
+    registers: [registry],
+  });
   const flowsEndpointDuration = new client.Histogram({
     name: 'flowguard_flows_endpoint_duration_seconds',
     help: 'Flows data endpoint latency by action and HTTP status',
@@ -79,6 +90,8 @@ export function createMetrics() {
     httpRequests,
     httpDuration,
     webhookEvents,
+    webhookBatchDeliveries,
+    webhookBatchSplits,
     flowsEndpointDuration,
     forwardDeliveries,
     requestsOpen,

@@ -161,22 +161,30 @@ export function openFileKeyStore(dir: string): KeyStore {
     return out;
   }
   let closed = false;
+  /** One durable append per shard touched. */
+  const putMany = (batch: StoredKey[]) =>
+    exclusive(() => {
+      const byShard = new Map<string, StoredKey[]>();
+      for (const key of batch) byShard.set(shardOf(key.ref), [...(byShard.get(shardOf(key.ref)) ?? []), key]);
+      for (const [shard, shardKeys] of byShard) {
+        appendDurable(shardFile(shard), shardKeys.map(keyLine));
+        bump(lines, shard, shardKeys.length);
+        for (const key of shardKeys) {
+          if (!keys.has(key.ref)) {
+            sorted = undefined;
+            bump(live, shard, 1);
+          }
+          keys.set(key.ref, { ...key });
+        }
+      }
+    });
 
   return {
     kind: 'file',
     separate: true,
     location: dir,
-    put: (key) =>
-      exclusive(() => {
-        const shard = shardOf(key.ref);
-        appendDurable(shardFile(shard), [keyLine(key)]);
-        bump(lines, shard, 1);
-        if (!keys.has(key.ref)) {
-          sorted = undefined;
-          bump(live, shard, 1);
-        }
-        keys.set(key.ref, { ...key });
-      }),
+    put: (key) => putMany([key]),
+    putMany,
     get: async (ref) => {
       const k = keys.get(ref);
       return k && !journal.has(ref) ? { ...k } : undefined;

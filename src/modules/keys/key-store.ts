@@ -51,6 +51,8 @@ export interface KeyStore {
   /** Where it is, for messages: a directory, or a database name (never credentials). */
   readonly location: string;
   put(key: StoredKey): Promise<void>;
+  /** Several keys in one durable write (new subjects of one ingest batch). */
+  putMany(keys: StoredKey[]): Promise<void>;
   /** The key of a ref; undefined when there is none (never created, or deleted). */
   get(ref: string): Promise<StoredKey | undefined>;
   /** Delete keys and append their journal entries, atomically; idempotent. Returns keys actually deleted. */

@@ -106,18 +106,29 @@ export async function openPgKeyStore(url: string, opts: { separate: boolean }): 
   const q = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
     (await pool.query<R>(text, values)).rows;
 
+  /** One statement for any number of keys. */
+  const putMany = async (keys: StoredKey[]) => {
+    if (keys.length === 0) return;
+    await q(
+      `insert into keystore.keys (ref, tenant_id, wrapped_key, master_version)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       on conflict (ref) do update set wrapped_key = excluded.wrapped_key, master_version = excluded.master_version,
+         updated_at = now()`,
+      [
+        keys.map((k) => k.ref),
+        keys.map((k) => k.tenantId),
+        keys.map((k) => k.wrapped),
+        keys.map((k) => k.masterVersion),
+      ],
+    );
+  };
+
   return {
     kind: 'postgres',
     separate: opts.separate,
     location,
-    async put(key) {
-      await q(
-        `insert into keystore.keys (ref, tenant_id, wrapped_key, master_version) values ($1, $2, $3, $4)
-         on conflict (ref) do update set wrapped_key = excluded.wrapped_key, master_version = excluded.master_version,
-           updated_at = now()`,
-        [key.ref, key.tenantId, key.wrapped, key.masterVersion],
-      );
-    },
+    put: (key) => putMany([key]),
+    putMany,
     async get(ref) {
       const rows = await q<KeyRow>(
         `select ref, tenant_id, wrapped_key, master_version from keystore.keys k where ref = $1

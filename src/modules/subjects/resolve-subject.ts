@@ -36,11 +36,10 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         .where('tenant_id', '=', tenantId)
         // The kind makes the lookup an index scan on unique (tenant_id, kind, blind_index) rather than a scan of
         // every identity of the tenant.
-        .where('kind', 'in', [...new Set(identities.map((i) => i.kind))])
+        .where(sql<boolean>`kind = any(${[...new Set(identities.map((i) => i.kind))]}::text[])`)
+        // `= any(array)`: one statement text whatever the count, so it stays a prepared statement.
         .where(
-          'blind_index',
-          'in',
-          identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
+          sql<boolean>`blind_index = any(${identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i))}::text[])`,
         )
         .orderBy('created_at')
         .execute()
@@ -79,15 +78,23 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       .execute();
   }
 
+  /**
+   * Lock every blind index of these identities (each held version) for the rest of the transaction, in one
+   * statement and in sorted order (volatile target-list functions run after the ORDER BY): concurrent first
+   * contacts of one person wait for each other, and overlapping lock sets never deadlock.
+   */
+  async function lockIndexes(db: Kysely<DB>, indexes: string[]): Promise<void> {
+    if (indexes.length === 0) return;
+    await sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
+      from unnest(${[...new Set(indexes)]}::text[]) as k order by k`.execute(db);
+  }
+
   return {
     find,
     addIdentity,
     /**
      * Find the subject any of these identities belongs to, or create one; identities not yet linked are added.
-     * Must run inside the caller's transaction: concurrent first contacts of one person are serialised by a
-     * transaction-scoped advisory lock per blind index (each held version), so one person never becomes two
-     * subjects. A new subject gets `profileName` (encrypted) and, when any of its identities is on the
-     * suppression list (a STOP outlives an erasure), the marketing opt-out, in the insert itself.
+     * Must run inside the caller's transaction (see resolveMany).
      */
     async findOrCreate(
       db: Kysely<DB>,
@@ -95,78 +102,134 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       identities: Identity[],
       opts: { profileName?: string | undefined } = {},
     ): Promise<ResolvedSubject> {
-      // Under every held version: instances switching to a new version lock the same keys as those not yet.
-      // One statement, in sorted order (volatile target-list functions run after the ORDER BY).
-      const indexes = identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i));
-      if (indexes.length > 0) {
-        await sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
-          from unnest(${indexes}::text[]) as k order by k`.execute(db);
-      }
-      const found = await matches(db, tenantId, identities);
-      let subjectId = found[0]?.subject_id;
-      let created = false;
-      let restricted = false;
-      let storedProfileName: string | null;
-      let cipher: FieldCipher | undefined;
-      if (!subjectId) {
-        const newId = crypto.randomUUID();
-        const newCipher = await deps.keys.create(db, tenantId, newId);
-        [subjectId, cipher] = [newId, newCipher];
-        const profile = opts.profileName
-          ? newCipher.encrypt(opts.profileName, 'subjects', 'profile_name', newId)
-          : null;
-        const optOut =
-          indexes.length > 0
-            ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
-                and blind_index = any(${indexes}::text[]))`
-            : sql`false`;
-        // The subject and its identities in one statement (the identities' foreign key is checked at its end).
-        const rows = [
-          ...new Map(
-            identities.map((i) => {
-              const row = identityRow(tenantId, newId, newCipher, i);
-              return [`${row.kind}\u0000${row.blind_index}`, row] as const;
-            }),
-          ).values(),
-        ];
-        const insertSubject = sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
-          values (${newId}, ${tenantId}, ${profile}, ${optOut})`;
-        await (
-          rows.length === 0
-            ? insertSubject
-            : sql`with s as (${insertSubject})
-              insert into identities (id, tenant_id, subject_id, kind, blind_index, blind_index_version, value)
-              values ${sql.join(
-                rows.map(
-                  (r) =>
-                    sql`(${r.id}, ${r.tenant_id}, ${r.subject_id}, ${r.kind}, ${r.blind_index}, ${r.blind_index_version}, ${r.value})`,
-                ),
-              )}
-              on conflict (tenant_id, kind, blind_index) do nothing`
-        ).execute(db);
-        created = true;
-        storedProfileName = profile;
-      } else {
-        cipher = await deps.keys.cipher(db, subjectId);
-        if (!cipher) throw new Error('subject has no data key');
-        const row = await db
-          .updateTable('subjects')
-          .set({ last_seen_at: new Date() })
-          .where('id', '=', subjectId)
-          .returning(['restricted', 'profile_name'])
-          .executeTakeFirst();
-        restricted = row?.restricted ?? false;
-        storedProfileName = row?.profile_name ?? null;
-      }
-      // An identity matched already (to this subject, or to another one: left as it is) is not added again.
-      const linked = new Set(found.map((f) => f.blind_index));
-      for (const identity of created ? [] : identities) {
-        const all = blindIndexes(deps.keyring, tenantId, identity);
-        if (!all.some((bi) => linked.has(bi))) await addIdentity(db, tenantId, subjectId, cipher, identity);
-      }
-      return { id: subjectId, created, cipher, restricted, storedProfileName };
+      return (await resolveMany(db, tenantId, [{ identities, profileName: opts.profileName }]))[0]!;
     },
+    resolveMany,
   };
+
+  /**
+   * findOrCreate for many people at once, in a fixed number of statements whatever their count: one lock, one
+   * lookup, then for new people one key-store write and one insert of their subjects and identities, for known
+   * ones one journal check, one `last_seen_at` update and one insert of identities not linked yet.
+   * The identity sets must be pairwise disjoint (one person per entry): two entries sharing an identity would
+   * each create a subject where one after the other would meet.
+   * Must run inside the caller's transaction: concurrent first contacts of one person are serialised by a
+   * transaction-scoped advisory lock per blind index (each held version), so one person never becomes two
+   * subjects. A new subject gets its `profileName` (encrypted) and, when any of its identities is on the
+   * suppression list (a STOP outlives an erasure), the marketing opt-out, in the insert itself.
+   */
+  async function resolveMany(
+    db: Kysely<DB>,
+    tenantId: string,
+    people: readonly { identities: Identity[]; profileName?: string | undefined }[],
+  ): Promise<ResolvedSubject[]> {
+    const owner = new Map<string, number>();
+    const indexesOf = people.map((p, n) => {
+      const indexes = p.identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i));
+      for (const bi of indexes) {
+        if ((owner.get(bi) ?? n) !== n) throw new Error('resolveMany: two entries share an identity');
+        owner.set(bi, n);
+      }
+      return indexes;
+    });
+    // Under every held version: instances switching to a new version lock the same keys as those not yet.
+    await lockIndexes(db, indexesOf.flat());
+    const found = await matches(
+      db,
+      tenantId,
+      people.flatMap((p) => p.identities),
+    );
+    const foundOf = people.map((_, n) => found.filter((f) => owner.get(f.blind_index) === n));
+
+    const out: ResolvedSubject[] = new Array(people.length);
+    const fresh = people.flatMap((p, n) =>
+      foundOf[n]!.length === 0 ? [{ n, id: crypto.randomUUID() }] : [],
+    );
+    if (fresh.length > 0) {
+      const ciphers = await deps.keys.createMany(
+        tenantId,
+        fresh.map((f) => f.id),
+      );
+      const subjects = fresh.map(({ n, id }) => {
+        const cipher = ciphers.get(id)!;
+        const name = people[n]!.profileName;
+        const profile = name ? cipher.encrypt(name, 'subjects', 'profile_name', id) : null;
+        out[n] = { id, created: true, cipher, restricted: false, storedProfileName: profile };
+        return { id, profile, indexes: indexesOf[n]! };
+      });
+      // The subjects and their identities in one statement (the identities' foreign key is checked at its end).
+      const rows = fresh.flatMap(({ n, id }) => [
+        ...new Map(
+          people[n]!.identities.map((i) => {
+            const row = identityRow(tenantId, id, ciphers.get(id)!, i);
+            return [`${row.kind}\u0000${row.blind_index}`, row] as const;
+          }),
+        ).values(),
+      ]);
+      const insertSubjects = sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
+        values ${sql.join(
+          subjects.map(
+            (x) =>
+              sql`(${x.id}::uuid, ${tenantId}, ${x.profile}, ${
+                x.indexes.length > 0
+                  ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
+                    and blind_index = any(${x.indexes}::text[]))`
+                  : sql`false`
+              })`,
+          ),
+        )}`;
+      await (
+        rows.length === 0
+          ? insertSubjects
+          : sql`with s as (${insertSubjects})
+            insert into identities (id, tenant_id, subject_id, kind, blind_index, blind_index_version, value)
+            values ${sql.join(
+              rows.map(
+                (r) =>
+                  sql`(${r.id}, ${r.tenant_id}, ${r.subject_id}, ${r.kind}, ${r.blind_index}, ${r.blind_index_version}, ${r.value})`,
+              ),
+            )}
+            on conflict (tenant_id, kind, blind_index) do nothing`
+      ).execute(db);
+    }
+
+    const known = [...new Set(foundOf.flatMap((f) => (f.length > 0 ? [f[0]!.subject_id] : [])))];
+    if (known.length > 0) {
+      const ciphers = await deps.keys.ciphers(db, known);
+      const missing = known.find((id) => !ciphers.has(id));
+      if (missing) throw new Error('subject has no data key');
+      const { rows: seen } = await sql<{ id: string; restricted: boolean; profile_name: string | null }>`
+        update subjects set last_seen_at = now() where id = any(${known}::uuid[])
+        returning id, restricted, profile_name`.execute(db);
+      const state = new Map(seen.map((r) => [r.id, r]));
+      // An identity matched already (to this subject, or to another one: left as it is) is not added again.
+      const unlinked = people.flatMap((p, n) => {
+        const hits = foundOf[n]!;
+        if (hits.length === 0) return [];
+        const id = hits[0]!.subject_id;
+        const row = state.get(id);
+        out[n] = {
+          id,
+          created: false,
+          cipher: ciphers.get(id)!,
+          restricted: row?.restricted ?? false,
+          storedProfileName: row?.profile_name ?? null,
+        };
+        const linked = new Set(hits.map((f) => f.blind_index));
+        return p.identities
+          .filter((i) => !blindIndexes(deps.keyring, tenantId, i).some((bi) => linked.has(bi)))
+          .map((i) => identityRow(tenantId, id, ciphers.get(id)!, i));
+      });
+      if (unlinked.length > 0) {
+        await db
+          .insertInto('identities')
+          .values(unlinked)
+          .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'blind_index']).doNothing())
+          .execute();
+      }
+    }
+    return out;
+  }
 }
 
 export type SubjectResolver = ReturnType<typeof createSubjectResolver>;

@@ -13,7 +13,7 @@ import type { KeyStore } from '../keys/index.js';
  */
 export function createSubjectKeys(deps: {
   keyring: Keyring;
-  keyStore: Pick<KeyStore, 'put' | 'get'>;
+  keyStore: Pick<KeyStore, 'putMany' | 'get'>;
   /** Ask for the shred job to run (inside the erasing transaction: it runs once that commits). */
   requestShred?: (tx: Kysely<DB>) => Promise<unknown>;
   cacheSize?: number;
@@ -28,52 +28,74 @@ export function createSubjectKeys(deps: {
     if (cache.size > max) cache.delete(cache.keys().next().value as string);
   }
 
-  async function journaled(db: Kysely<DB>, subjectId: string, ref: string): Promise<boolean> {
-    const row = await db
-      .selectFrom('erasure_journal')
-      .select(sql<number>`1`.as('x'))
-      .where((eb) => eb.or([eb('subject_id', '=', subjectId), eb('ref', '=', ref)]))
-      .executeTakeFirst();
-    return row !== undefined;
+  /** The subject ids and refs among these that have an erasure journal entry. */
+  async function journaled(db: Kysely<DB>, subjectIds: string[], refs: string[]): Promise<Set<string>> {
+    // `= any(array)`: one statement text whatever the count, so it stays a prepared statement.
+    const { rows } = await sql<{ subject_id: string | null; ref: string | null }>`
+      select subject_id, ref from erasure_journal
+      where subject_id = any(${subjectIds}::uuid[]) or ref = any(${refs}::text[])`.execute(db);
+    return new Set(rows.flatMap((r) => [r.subject_id, r.ref]).filter((x): x is string => x !== null));
+  }
+
+  /**
+   * The ciphers of existing subjects (one journal lookup for all); a subject whose key is gone or that has been
+   * erased is missing from the map.
+   */
+  async function ciphers(db: Kysely<DB>, subjectIds: readonly string[]): Promise<Map<string, FieldCipher>> {
+    const out = new Map<string, FieldCipher>();
+    if (subjectIds.length === 0) return out;
+    const refs = new Map(subjectIds.map((id) => [id, refOf(id)]));
+    // Checked on every call, cached key or not: a subject deleted by any path (another instance, a sweep)
+    // is journalled in the deleting transaction, and from its commit on nothing decrypts with its key.
+    const gone = await journaled(db, [...refs.keys()], [...refs.values()]);
+    await Promise.all(
+      [...refs].map(async ([subjectId, ref]) => {
+        if (gone.has(subjectId) || gone.has(ref)) {
+          cache.delete(subjectId);
+          return;
+        }
+        let key = cache.get(subjectId);
+        if (!key) {
+          const stored = await deps.keyStore.get(ref);
+          if (!stored) return;
+          key = deps.keyring.unwrapDataKey(stored.wrapped, ref, stored.masterVersion);
+        }
+        remember(subjectId, key);
+        out.set(subjectId, createFieldCipher(key));
+      }),
+    );
+    return out;
   }
 
   return {
     /** The key store reference of a subject (keyed HMAC of its id); the erasure journal uses it too. */
     ref: refOf,
     /**
-     * Create a data key for a new subject. The wrapped key is written to the key store before the caller's
-     * transaction commits (a rollback leaves an unused key, never a subject without one).
+     * Create data keys for new subjects, written to the key store in one durable write before the caller's
+     * transaction commits (a rollback leaves unused keys, never a subject without one).
      */
-    async create(_db: Kysely<DB>, tenantId: string, subjectId: string): Promise<FieldCipher> {
-      const key = newDataKey();
-      const ref = refOf(subjectId);
-      await deps.keyStore.put({
-        ref,
-        tenantId,
-        wrapped: deps.keyring.wrapDataKey(key, ref),
-        masterVersion: deps.keyring.masterVersion,
-      });
-      remember(subjectId, key);
-      return createFieldCipher(key);
+    async createMany(tenantId: string, subjectIds: readonly string[]): Promise<Map<string, FieldCipher>> {
+      const made = subjectIds.map((subjectId) => ({ subjectId, ref: refOf(subjectId), key: newDataKey() }));
+      await deps.keyStore.putMany(
+        made.map(({ ref, key }) => ({
+          ref,
+          tenantId,
+          wrapped: deps.keyring.wrapDataKey(key, ref),
+          masterVersion: deps.keyring.masterVersion,
+        })),
+      );
+      const out = new Map<string, FieldCipher>();
+      for (const { subjectId, key } of made) {
+        remember(subjectId, key);
+        out.set(subjectId, createFieldCipher(key));
+      }
+      return out;
     },
     /** The cipher for an existing subject; undefined when its key is gone or it has been erased. */
     async cipher(db: Kysely<DB>, subjectId: string): Promise<FieldCipher | undefined> {
-      const ref = refOf(subjectId);
-      // Checked on every call, cached key or not: a subject deleted by any path (another instance, a sweep)
-      // is journalled in the deleting transaction, and from its commit on nothing decrypts with its key.
-      if (await journaled(db, subjectId, ref)) {
-        cache.delete(subjectId);
-        return undefined;
-      }
-      let key = cache.get(subjectId);
-      if (!key) {
-        const stored = await deps.keyStore.get(ref);
-        if (!stored) return undefined;
-        key = deps.keyring.unwrapDataKey(stored.wrapped, ref, stored.masterVersion);
-      }
-      remember(subjectId, key);
-      return createFieldCipher(key);
+      return (await ciphers(db, [subjectId])).get(subjectId);
     },
+    ciphers,
     /**
      * Inside the transaction that deletes the subject: forget the cached key and ask for the shred job (the
      * journal entry itself is written by the delete's trigger, whoever deletes).

@@ -1,5 +1,6 @@
 import type { Identity } from '../../lib/phone.js';
 import type { ResolvedSubject } from '../subjects/index.js';
+import type { IngestBatch } from './ingest-batch.js';
 import type { Executor, IngestDeps } from './ingest-deps.js';
 
 type Deps = Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring'>;
@@ -7,7 +8,8 @@ type Deps = Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring'>;
 /**
  * The sender of a new event: find or create the subject (which also refreshes last_seen_at and links any new
  * identity), store the profile name encrypted when it is new or changed, and carry an earlier STOP over to a
- * subject created again after erasure (suppressions outlive the subject).
+ * subject created again after erasure (suppressions outlive the subject). In a batch, a sender resolved up front
+ * is taken from it.
  */
 export async function resolveSender(
   deps: Deps,
@@ -15,10 +17,14 @@ export async function resolveSender(
   tenantId: string,
   identities: Identity[],
   profileName: string | undefined,
+  batch?: IngestBatch,
 ): Promise<ResolvedSubject> {
-  const subject = await deps.subjects.findOrCreate(tx, tenantId, identities, { profileName });
+  const subject =
+    batch?.take(tenantId, identities) ??
+    (await deps.subjects.findOrCreate(tx, tenantId, identities, { profileName }));
   if (profileName && !subject.created) {
-    await setProfileName(tx, subject, profileName, { stored: subject.storedProfileName });
+    const stored = await setProfileName(tx, subject, profileName, { stored: subject.storedProfileName });
+    batch?.storedProfileName(tenantId, identities, stored);
   }
   return subject;
 }
@@ -49,13 +55,14 @@ export async function applyStandaloneContact(
   return existing;
 }
 
+/** Store the profile name (encrypted) unless it is the one stored; returns the value stored afterwards. */
 async function setProfileName(
   tx: Executor,
   subject: Pick<ResolvedSubject, 'id' | 'cipher'>,
   name: string,
   /** The stored value when the caller has just read it. */
   known?: { stored: string | null },
-): Promise<void> {
+): Promise<string | null> {
   const row = known
     ? { profile_name: known.stored }
     : await tx.selectFrom('subjects').select('profile_name').where('id', '=', subject.id).executeTakeFirst();
@@ -66,11 +73,9 @@ async function setProfileName(
     } catch {
       current = undefined; // unreadable: overwrite with the fresh value
     }
-    if (current === name) return;
+    if (current === name) return row.profile_name;
   }
-  await tx
-    .updateTable('subjects')
-    .set({ profile_name: subject.cipher.encrypt(name, 'subjects', 'profile_name', subject.id) })
-    .where('id', '=', subject.id)
-    .execute();
+  const stored = subject.cipher.encrypt(name, 'subjects', 'profile_name', subject.id);
+  await tx.updateTable('subjects').set({ profile_name: stored }).where('id', '=', subject.id).execute();
+  return stored;
 }

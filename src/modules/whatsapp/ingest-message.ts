@@ -4,6 +4,7 @@ import { bumpCounter, noteReturn } from '../compliance/counters.js';
 import { enqueueMediaFetch } from '../media/index.js';
 import { blindIndexes } from '../subjects/index.js';
 import { applyPreference } from './apply-preference.js';
+import { isPlainMessage, type IngestBatch } from './ingest-batch.js';
 import { identitiesOf, type Executor, type IngestDeps } from './ingest-deps.js';
 import { resolveSender } from './ingest-contact.js';
 import type { ContactEvent, MessageEvent } from './parse-webhook.js';
@@ -18,10 +19,12 @@ export async function ingestMessage(
   deps: Pick<IngestDeps, 'subjects' | 'subjectKeys' | 'keyring' | 'clock' | 'queue'>,
   tx: Executor,
   input: { tenant: Tenant; event: MessageEvent; eventKey: string; contact: ContactEvent | undefined },
+  /** The batch of deliveries this one is written with: a plain message's row waits for its `flush`. */
+  batch?: IngestBatch,
 ): Promise<{ subjectId: string; restricted: boolean }> {
   const { tenant, event, contact } = input;
   const identities = identitiesOf(event.from, contact);
-  const subject = await resolveSender(deps, tx, tenant.id, identities, contact?.profileName);
+  const subject = await resolveSender(deps, tx, tenant.id, identities, contact?.profileName, batch);
   const { cipher } = subject;
   if (subject.created && tenant.settings.reengagement.enabled) {
     const indexes = identities.flatMap((i) => blindIndexes(deps.keyring, tenant.id, i));
@@ -42,19 +45,18 @@ export async function ingestMessage(
 
   const messageId = crypto.randomUUID();
   const content = event.text ?? event.caption;
-  await tx
-    .insertInto('messages')
-    .values({
-      id: messageId,
-      tenant_id: tenant.id,
-      subject_id: subject.id,
-      event_key: input.eventKey,
-      direction: 'inbound',
-      type: event.type,
-      sent_at: event.timestamp,
-      content: keepContent && content ? cipher.encrypt(content, 'messages', 'content', messageId) : null,
-    })
-    .execute();
+  const row = {
+    id: messageId,
+    tenant_id: tenant.id,
+    subject_id: subject.id,
+    event_key: input.eventKey,
+    direction: 'inbound',
+    type: event.type,
+    sent_at: event.timestamp,
+    content: keepContent && content ? cipher.encrypt(content, 'messages', 'content', messageId) : null,
+  } as const;
+  if (batch && isPlainMessage(event)) batch.defer(row);
+  else await tx.insertInto('messages').values(row).execute();
 
   if (event.media) {
     const id = crypto.randomUUID();

@@ -1,9 +1,12 @@
 import type { AppContext } from '../../app/context.js';
+import { createGroupCommit } from '../../lib/group-commit.js';
+import type { Identity } from '../../lib/phone.js';
 import type { Tenant } from '../tenants/index.js';
 import { applyPreference } from './apply-preference.js';
 import { applyStandaloneContact, resolveSender } from './ingest-contact.js';
 import { identitiesOf, type Executor, type IngestDeps, type Outcome } from './ingest-deps.js';
 import { forwardEventOf } from './ingest-forward.js';
+import { IngestBatch, isPlainMessage } from './ingest-batch.js';
 import { ingestMessage } from './ingest-message.js';
 import { routeEvents, type RoutedEvent } from './ingest-routing.js';
 import { ingestStatus } from './ingest-status.js';
@@ -41,18 +44,21 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
     r: RoutedEvent,
     key: string,
     contact: ContactEvent | undefined,
-    notes: Notes,
+    notes: Written,
+    batch: IngestBatch,
   ): Promise<Outcome> {
     const { tenant, event } = r;
+    // Everything but a plain message may read what the events before it wrote.
+    if (!isPlainMessage(event)) await batch.flush(tx);
     switch (event.kind) {
       case 'message': {
         if (event.flowReply && (await deps.privacy.isErasureEcho(tx, { tenant, event }))) return 'ignored';
-        const { subjectId, restricted } = await ingestMessage(deps, tx, {
-          tenant,
-          event,
-          eventKey: key,
-          contact,
-        });
+        const { subjectId, restricted } = await ingestMessage(
+          deps,
+          tx,
+          { tenant, event, eventKey: key, contact },
+          batch,
+        );
         await deps.privacy.onMessage(tx, { tenant, subjectId, event });
         const fwd = forwardEventOf(event, contact);
         // A restricted person's events are not passed on either (GDPR Art. 18).
@@ -101,8 +107,109 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
     }
   }
 
+  /**
+   * Writes the routed events of several deliveries in ONE transaction (group commit): one claim of every
+   * event, the senders of plain messages resolved together, plain messages inserted together; every event is
+   * handled in delivery order. Returns each delivery's outcomes.
+   */
+  async function write(deliveries: RoutedEvent[][]): Promise<Written[]> {
+    const written = await deps.database.db.transaction().execute(async (tx) => {
+      const batch = new IngestBatch();
+      const units = deliveries.map((routed) => ({
+        routed,
+        contacts: new ContactBook(routed),
+        written: { tally: new Tally(), linkConflicts: 0 } as Written,
+      }));
+      const keyed = units.flatMap((u) =>
+        u.routed.flatMap((r) => {
+          const raw = r.event.kind === 'contact' ? undefined : eventKey(r.event);
+          if (raw === undefined) {
+            if (r.event.kind !== 'contact') u.written.tally.add(r.event.kind, 'ignored');
+            return [];
+          }
+          const key = storedEventKey(deps, r.tenant.id, raw);
+          return [{ u, r, key, older: olderEventKeys(deps, r.tenant.id, raw, key) }];
+        }),
+      );
+      const claimed = await claim(tx, keyed);
+      // `delete`: the same event twice in the batch (in one delivery or two) is handled once, the first time.
+      const plan = keyed.map((k) => ({
+        ...k,
+        fresh: claimed.delete(`${k.r.tenant.id}\u0000${k.key}`),
+        contact: k.u.contacts.match(k.r),
+      }));
+      const handled = plan.filter((p) => p.fresh);
+      await batch.presolve(
+        deps,
+        tx,
+        handled.flatMap((p) =>
+          isPlainMessage(p.r.event)
+            ? [{ tenantId: p.r.tenant.id, event: p.r.event, contact: p.contact?.event }]
+            : [],
+        ),
+        [
+          ...handled
+            .filter((p) => !isPlainMessage(p.r.event))
+            .map((p) => ({ tenantId: p.r.tenant.id, identities: partiesOf(p.r.event, p.contact?.event) })),
+          // A contact in a change with keyed events is applied with them or not at all; the others may be alone.
+          ...units.flatMap((u) =>
+            u.contacts.entries
+              .filter((c) => !u.contacts.changeHasKeyedEvents(c))
+              .map((c) => ({ tenantId: c.tenant.id, identities: identitiesOf(c.event) })),
+          ),
+        ],
+      );
+      for (const u of units) {
+        const { tally } = u.written;
+        for (const { r, key, fresh, contact } of plan.filter((p) => p.u === u)) {
+          if (!fresh) {
+            tally.add(r.event.kind, 'duplicate');
+            contact?.outcomes.add('duplicate');
+            continue;
+          }
+          contact?.outcomes.add('ingested');
+          tally.add(r.event.kind, await handle(tx, r, key, contact?.event, u.written, batch));
+        }
+        for (const c of u.contacts.entries) {
+          if (c.outcomes.has('ingested')) tally.add('contact', 'ingested');
+          else if (c.outcomes.has('duplicate')) tally.add('contact', 'duplicate');
+          else if (u.contacts.changeHasKeyedEvents(c)) tally.add('contact', 'ignored');
+          else {
+            await batch.flush(tx);
+            const applied = await applyStandaloneContact(
+              deps,
+              tx,
+              c.tenant.id,
+              identitiesOf(c.event),
+              c.event.profileName,
+            );
+            tally.add('contact', applied ? 'ingested' : 'ignored');
+          }
+        }
+      }
+      await batch.flush(tx);
+      return units.map((u) => u.written);
+    });
+    deps.metrics.webhookBatchDeliveries.observe(deliveries.length);
+    return written;
+  }
+
+  const commits = createGroupCommit<RoutedEvent[], Written>({
+    run: write,
+    maxInFlight: GROUP_COMMIT_IN_FLIGHT,
+    maxWeight: GROUP_COMMIT_EVENTS,
+    weight: (routed) => routed.length,
+    onSplit: (err, deliveries) => {
+      deps.metrics.webhookBatchSplits.inc();
+      deps.logger.warn({ deliveries, err }, 'webhook batch failed; writing its deliveries one at a time');
+    },
+  });
+
   return {
-    /** `signers`: the tenants whose app secret produced the request's valid signature. */
+    /**
+     * `signers`: the tenants whose app secret produced the request's valid signature. Resolves once the
+     * delivery's events are committed (with those of deliveries arriving meanwhile: see `write`).
+     */
     async ingest(signers: readonly Tenant[], parsed: ParsedWebhook): Promise<IngestReport> {
       const tally = new Tally();
       const notes: Notes = { unknownTenant: 0, invalid: 0, linkConflicts: 0 };
@@ -122,46 +229,9 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
       notes.unknownTenant = unrouted.length;
 
       if (routed.length > 0) {
-        await deps.database.db.transaction().execute(async (tx) => {
-          const contacts = new ContactBook(routed);
-          const keyed = routed.flatMap((r) => {
-            const raw = r.event.kind === 'contact' ? undefined : eventKey(r.event);
-            if (raw === undefined) {
-              if (r.event.kind !== 'contact') tally.add(r.event.kind, 'ignored');
-              return [];
-            }
-            const key = storedEventKey(deps, r.tenant.id, raw);
-            return [{ r, key, older: olderEventKeys(deps, r.tenant.id, raw, key) }];
-          });
-          const fresh = await claim(tx, keyed);
-          for (const { r, key } of keyed) {
-            const contact = contacts.match(r);
-            // `delete`: the same event twice in one delivery is handled once.
-            if (!fresh.delete(`${r.tenant.id}\u0000${key}`)) {
-              tally.add(r.event.kind, 'duplicate');
-              contact?.outcomes.add('duplicate');
-              continue;
-            }
-            contact?.outcomes.add('ingested');
-            tally.add(r.event.kind, await handle(tx, r, key, contact?.event, notes));
-          }
-          for (const c of contacts.entries) {
-            if (c.outcomes.has('ingested')) tally.add('contact', 'ingested');
-            else if (c.outcomes.has('duplicate')) tally.add('contact', 'duplicate');
-            else if (contacts.changeHasKeyedEvents(c)) tally.add('contact', 'ignored');
-            else {
-              const identities = identitiesOf(c.event);
-              const applied = await applyStandaloneContact(
-                deps,
-                tx,
-                c.tenant.id,
-                identities,
-                c.event.profileName,
-              );
-              tally.add('contact', applied ? 'ingested' : 'ignored');
-            }
-          }
-        });
+        const written = await commits.submit(routed);
+        tally.merge(written.tally);
+        notes.linkConflicts = written.linkConflicts;
       }
 
       tally.apply(deps.metrics);
@@ -183,6 +253,17 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
   };
 }
 
+/** Batches written at once: each holds a connection; two let one batch be built while the other commits. */
+const GROUP_COMMIT_IN_FLIGHT = 2;
+/** Events per batch at most (a delivery larger than this is written alone). */
+const GROUP_COMMIT_EVENTS = 1000;
+
+/** What writing one delivery's events produced, counted anew on each attempt (a failed batch is re-run). */
+interface Written {
+  tally: Tally;
+  linkConflicts: number;
+}
+
 export type WebhookIngest = ReturnType<typeof createWebhookIngest>;
 
 const CLAIM_CHUNK = 5000;
@@ -194,7 +275,7 @@ const CLAIM_CHUNK = 5000;
  */
 async function claim(
   tx: Executor,
-  keyed: { r: RoutedEvent; key: string; older: string[] }[],
+  keyed: readonly { r: RoutedEvent; key: string; older: string[] }[],
 ): Promise<Set<string>> {
   const seen = await claimedEarlier(tx, keyed);
   const rows = [
@@ -225,7 +306,7 @@ async function claim(
 /** The `tenant\0key` pairs whose event was claimed under another held version of the event-id key. */
 async function claimedEarlier(
   tx: Executor,
-  keyed: { r: RoutedEvent; key: string; older: string[] }[],
+  keyed: readonly { r: RoutedEvent; key: string; older: string[] }[],
 ): Promise<Set<string>> {
   const byOlder = new Map<string, string>();
   for (const { r, key, older } of keyed)
@@ -260,6 +341,10 @@ class Tally {
     const entry = this.counts.get(k) ?? { type, outcome, n: 0 };
     entry.n += n;
     this.counts.set(k, entry);
+  }
+
+  merge(other: Tally): void {
+    for (const { type, outcome, n } of other.counts.values()) this.add(type, outcome, n);
   }
 
   apply(metrics: IngestDeps['metrics']): void {
@@ -315,6 +400,24 @@ class ContactBook {
 
 function changeOf(event: WebhookEvent): string {
   return event.source?.change ?? '';
+}
+
+/** Every identity an event names (the people whose subject handling it may find, create or change). */
+function partiesOf(event: WebhookEvent, contact: ContactEvent | undefined): Identity[] {
+  switch (event.kind) {
+    case 'message':
+      return identitiesOf(event.from, contact);
+    case 'status':
+      return identitiesOf(event.recipient);
+    case 'user_preference':
+      return identitiesOf({ phone: event.phone, bsuid: event.bsuid }, contact);
+    case 'user_id_update':
+      return identitiesOf({ phone: event.phone, bsuid: event.previousBsuid }, { bsuid: event.currentBsuid });
+    case 'contact':
+      return identitiesOf(event);
+    case 'unsupported':
+      return [];
+  }
 }
 
 /** The person an event comes from (contacts are matched to messages and preferences only). */
