@@ -6,8 +6,10 @@ import { isAppError } from '../../src/lib/errors.js';
 import { chainHash } from '../../src/modules/audit/chain-hash.js';
 import {
   appendAudit,
+  appendAuditMany,
   auditSubjectRef,
   verifyAuditChain,
+  withAuditBatch,
   type AuditEvent,
 } from '../../src/modules/audit/index.js';
 import { createTestApp, storeKinds, type TestApp } from '../helpers/test-app.js';
@@ -170,6 +172,123 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     expect(kept[1]!.seq).toBe(kept[0]!.seq + 1);
     expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 4 });
   });
+
+  it('appends several events with one statement, chained after and before single appends of the transaction', async () => {
+    await append(2);
+    const written = await db.transaction().execute(async (tx) => {
+      const one = await appendAudit(tx, t.ctx.keyring, sampleEvent(1));
+      const many = await appendAuditMany(tx, t.ctx.keyring, [sampleEvent(2), sampleEvent(3), sampleEvent(4)]);
+      const after = await appendAudit(tx, t.ctx.keyring, sampleEvent(5));
+      expect(await appendAuditMany(tx, t.ctx.keyring, [])).toEqual([]);
+      return [one, ...many, after];
+    });
+    expect(written.map((e) => e.seq)).toEqual([3, 4, 5, 6, 7]);
+    const all = await rows(db);
+    expect(all.slice(2).map((r) => ({ seq: r.seq, id: r.id, hash: r.hash }))).toEqual(written);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 7 });
+    // The first event of an empty log links to the genesis hash, several at once as well.
+    await asAttacker(db, async () => {
+      await sql`delete from audit_log`.execute(db);
+      await sql`delete from audit_head`.execute(db);
+    });
+    await db
+      .transaction()
+      .execute((tx) => appendAuditMany(tx, t.ctx.keyring, [sampleEvent(0), sampleEvent(1)]));
+    expect((await rows(db))[0]!.prev_hash).toBe('0'.repeat(64));
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 2 });
+  });
+
+  it('validates every event of appendAuditMany before writing any', async () => {
+    const err = await db
+      .transaction()
+      .execute((tx) =>
+        appendAuditMany(tx, t.ctx.keyring, [
+          sampleEvent(0),
+          { type: 'no.such_event', tenantId: 'default', actor: { type: 'system' }, data: {} } as never,
+        ]),
+      )
+      .catch((e: unknown) => e);
+    expect(isAppError(err, 'AUDIT_EVENT_INVALID')).toBe(true);
+    expect(await rows(db)).toEqual([]);
+  });
+
+  it('a batch writes its events with one statement when it ends, as they were returned; nothing when it throws', async () => {
+    await append(1);
+    const statements: string[] = [];
+    const returned = await db.transaction().execute(async (tx) => {
+      const out = await withAuditBatch(tx, async () => {
+        const a = await appendAudit(tx, t.ctx.keyring, sampleEvent(1));
+        const b = await appendAuditMany(tx, t.ctx.keyring, [sampleEvent(2), sampleEvent(3)]);
+        // Nested: one batch, written by the outermost.
+        const c = await withAuditBatch(tx, () => appendAudit(tx, t.ctx.keyring, sampleEvent(4)));
+        const seen = await sql<{ n: string }>`select count(*)::text as n from audit_log`.execute(tx);
+        statements.push(`inside: ${seen.rows[0]!.n}`);
+        return [a, ...b, c];
+      });
+      const seen = await sql<{ n: string }>`select count(*)::text as n from audit_log`.execute(tx);
+      statements.push(`after: ${seen.rows[0]!.n}`);
+      // The transaction's tail is the batch's last row: a later append links to it.
+      out.push(await appendAudit(tx, t.ctx.keyring, sampleEvent(5)));
+      return out;
+    });
+    expect(statements).toEqual(['inside: 1', 'after: 5']);
+    expect(returned.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6]);
+    const all = await rows(db);
+    expect(all.slice(1).map((r) => ({ seq: r.seq, id: r.id, hash: r.hash }))).toEqual(returned);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 6 });
+
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await appendAudit(tx, t.ctx.keyring, sampleEvent(6));
+        await withAuditBatch(tx, async () => {
+          await appendAudit(tx, t.ctx.keyring, sampleEvent(7));
+          throw new Error('the change failed');
+        });
+      }),
+    ).rejects.toThrow('the change failed');
+    // A batch whose transaction goes on after a failure inside it wrote nothing of it.
+    await db.transaction().execute(async (tx) => {
+      await withAuditBatch(tx, async () => {
+        await appendAudit(tx, t.ctx.keyring, sampleEvent(8));
+        throw new Error('caught');
+      }).catch(() => undefined);
+      await appendAudit(tx, t.ctx.keyring, sampleEvent(9));
+    });
+    expect((await rows(db)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 7 });
+  });
+
+  it.runIf(kind === 'postgres')(
+    'a batch holds the chain from its first append: a concurrent append waits and links after it',
+    async () => {
+      await append(1);
+      let appendedInBatch!: () => void;
+      const inBatch = new Promise<void>((r) => (appendedInBatch = r));
+      let finish!: () => void;
+      const finished = new Promise<void>((r) => (finish = r));
+      const batched = db.transaction().execute((tx) =>
+        withAuditBatch(tx, async () => {
+          const e = await appendAudit(tx, t.ctx.keyring, sampleEvent(1));
+          appendedInBatch();
+          await finished;
+          return e;
+        }),
+      );
+      await inBatch;
+      let other: { seq: number } | undefined;
+      const concurrent = db
+        .transaction()
+        .execute((tx) => appendAudit(tx, t.ctx.keyring, sampleEvent(2)))
+        .then((e) => (other = e));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(other).toBeUndefined();
+      finish();
+      expect((await batched).seq).toBe(2);
+      await concurrent;
+      expect(other!.seq).toBe(3);
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 3 });
+    },
+  );
 
   it('refuses an event outside the catalog and writes nothing of the transaction', async () => {
     const err = await db

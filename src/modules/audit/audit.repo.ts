@@ -41,30 +41,37 @@ export async function lockHead(tx: Kysely<DB>): Promise<ChainHead | undefined> {
 }
 
 /**
- * Insert the row and move the checkpoint to it, in one statement, only if the checkpoint is still the row's
- * prev_hash (the genesis hash for an empty log). False when it is not: the caller's idea of the tail is stale
- * (a savepoint rolled back an earlier append of this transaction) and nothing was written.
+ * Insert the rows (consecutive, each linking to the one before) and move the checkpoint to the last, in one
+ * statement, only if the checkpoint is still the first row's prev_hash (the genesis hash for an empty log).
+ * False when it is not: the caller's idea of the tail is stale (a savepoint rolled back an earlier append of
+ * this transaction) and nothing was written. The rows travel as one jsonb array, so the statement's text is
+ * the same for any number of rows (one prepared statement).
  */
-export async function insertRowAndCheckpoint(
+export async function insertRowsAndCheckpoint(
   tx: Kysely<DB>,
-  row: StoredAuditRow,
+  rows: readonly StoredAuditRow[],
   genesisHash: string,
 ): Promise<boolean> {
+  const first = rows[0];
+  if (!first) return true;
+  const json = JSON.stringify(rows.map((r) => ({ ...r, occurred_at: r.occurred_at.toISOString() })));
   const r = await sql<{ seq: string }>`
     with ins as (
       insert into audit_log (seq, id, tenant_id, occurred_at, actor_type, actor_id, event_type, subject_ref,
                              key_version, request_id, data, prev_hash, hash)
-      select ${row.seq}, ${row.id}, ${row.tenant_id}, ${row.occurred_at.toISOString()}::timestamptz,
-             ${row.actor_type}, ${row.actor_id}, ${row.event_type}, ${row.subject_ref}, ${row.key_version},
-             ${row.request_id}, ${JSON.stringify(row.data)}::jsonb, ${row.prev_hash}, ${row.hash}
-      where coalesce((select hash from audit_head where id), ${genesisHash}) = ${row.prev_hash}
+      select r.seq, r.id, r.tenant_id, r.occurred_at, r.actor_type, r.actor_id, r.event_type, r.subject_ref,
+             r.key_version, r.request_id, r.data, r.prev_hash, r.hash
+      from jsonb_to_recordset(${json}::jsonb) as r(seq bigint, id uuid, tenant_id text, occurred_at timestamptz,
+             actor_type text, actor_id text, event_type text, subject_ref text, key_version text, request_id uuid,
+             data jsonb, prev_hash text, hash text)
+      where coalesce((select hash from audit_head where id), ${genesisHash}) = ${first.prev_hash}
       returning seq, hash
     )
     insert into audit_head (id, seq, hash, updated_at)
-    select true, seq, hash, now() from ins
+    select true, seq, hash, now() from ins order by seq desc limit 1
     on conflict (id) do update set seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at
     returning seq::text as seq`.execute(tx);
-  return r.rows.length === 1;
+  return r.rows.length === 1 && Number(r.rows[0]!.seq) === rows[rows.length - 1]!.seq;
 }
 
 export async function readHead(db: Kysely<DB>): Promise<ChainHead | undefined> {

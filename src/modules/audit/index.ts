@@ -1,4 +1,4 @@
-export { appendAudit, type AppendedAuditEvent } from './append-audit.js';
+export { appendAudit, appendAuditMany, withAuditBatch, type AppendedAuditEvent } from './append-audit.js';
 export {
   AUDIT_EVENT_TYPES,
   auditCatalog,
