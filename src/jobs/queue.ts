@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -45,6 +46,8 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
   let started = false;
   const waker = createJobWaker(logger, (workerId) => boss.notifyWorker(workerId));
   const claims = createJobClaims(database, boss, logger);
+  /** Jobs held by an open `batch`, by transaction handle (gone with it). */
+  const batches = new WeakMap<Kysely<DB>, PgBoss.JobInsert[]>();
   return {
     boss,
     /** Long jobs run under a claim, so a killed instance's jobs are retried at once (job-claims.ts). */
@@ -86,14 +89,43 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
       // After the jobs in hand have ended: letting the lock go earlier would have them failed under us.
       await claims.stop();
     },
-    /** Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). */
+    /**
+     * Enqueue inside an open Kysely transaction (or on the pool when tx is the root handle). Inside `batch` on
+     * the same handle, a job without options is held and inserted with the batch's others; its id is returned
+     * at once (a `short` or `singleton` queue may still drop it as a duplicate, as it would a sent one).
+     */
     send(
       tx: Kysely<DB>,
       name: string,
       data: object,
       options: PgBoss.SendOptions = {},
     ): Promise<string | null> {
+      const held = batches.get(tx);
+      if (held && Object.keys(options).length === 0) {
+        const id = crypto.randomUUID();
+        held.push({ id, name, data });
+        return Promise.resolve(id);
+      }
       return boss.send(name, data, { ...options, db: executorFor(tx) as PgBoss.Db });
+    },
+    /**
+     * Run `fn` with the jobs it sends through the transaction `tx` (the same handle, by any path) inserted
+     * together, in one statement, once `fn` has returned: still inside the transaction, so they run only after
+     * it commits and vanish with a rollback. When `fn` throws, none of them is inserted (the transaction is
+     * rolling back). Nested batches on one handle are one batch (the outermost inserts).
+     */
+    async batch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+      if (!tx.isTransaction || batches.has(tx)) return fn();
+      const jobs: PgBoss.JobInsert[] = [];
+      batches.set(tx, jobs);
+      let result: T;
+      try {
+        result = await fn();
+      } finally {
+        batches.delete(tx);
+      }
+      if (jobs.length > 0) await boss.insert(jobs, { db: executorFor(tx) as PgBoss.Db });
+      return result;
     },
   };
 }
