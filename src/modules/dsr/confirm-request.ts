@@ -6,6 +6,7 @@ import { verifyAndExecute, type CreatedRequest } from './create-request.js';
 import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { blindIndexes } from '../subjects/index.js';
 import { loadSubjectIdentities } from './subject-identities.js';
+import { asOneOperation } from './one-operation.js';
 
 export const CONFIRM_PREFIX = 'fgconfirm:';
 
@@ -14,7 +15,15 @@ export const CONFIRM_PREFIX = 'fgconfirm:';
  * carries a one-time token; the reply must come, signed by Meta, from the same person the request is about.
  * Returns undefined when the token is unknown or the sender is someone else (refused and audited).
  */
-export async function confirmRequest(
+export function confirmRequest(
+  tx: Kysely<DB>,
+  deps: DsrDeps,
+  input: { tenantId: string; buttonId: string; senderSubjectId: string },
+): Promise<Omit<CreatedRequest, 'joined'> | undefined> {
+  return asOneOperation(tx, deps, () => confirm(tx, deps, input));
+}
+
+async function confirm(
   tx: Kysely<DB>,
   deps: DsrDeps,
   input: { tenantId: string; buttonId: string; senderSubjectId: string },

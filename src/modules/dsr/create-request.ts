@@ -14,6 +14,7 @@ import { executeRequest } from './execute-request.js';
 import { enqueueNotification } from './notify.js';
 import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { newRequestReference } from './references.js';
+import { asOneOperation } from './one-operation.js';
 import { sealIdentities } from './request-identities.js';
 import { loadSubjectIdentities, messagingRecipient } from './subject-identities.js';
 
@@ -49,7 +50,15 @@ function validScope(type: CreateRequestInput['type'], scope: string | undefined)
  * verification (CCPA 1798.120; GDPR Art. 21(3) is absolute). A second request of the same type for the same
  * person while one is open joins it instead of running twice.
  */
-export async function createRequest(
+export function createRequest(
+  tx: Kysely<DB>,
+  deps: DsrDeps,
+  input: CreateRequestInput,
+): Promise<CreatedRequest> {
+  return asOneOperation(tx, deps, () => recordRequest(tx, deps, input));
+}
+
+async function recordRequest(
   tx: Kysely<DB>,
   deps: DsrDeps,
   input: CreateRequestInput,
