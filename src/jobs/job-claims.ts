@@ -48,12 +48,13 @@ export function createJobClaims(database: Database, boss: Pick<PgBoss, 'fail'>, 
         .where('instance', '=', other)
         .returning(['job_id', 'queue'])
         .execute();
+      if (claims.length === 0) continue;
+      // Which of them are still running, in one statement (the others ended, or were failed by their expiry).
+      const active = await sql<{ id: string; name: string }>`
+        select j.id::text as id, j.name from pgboss.job j
+        where j.id = any(${claims.map((c) => c.job_id)}::uuid[]) and j.state = 'active'`.execute(db);
       for (const c of claims) {
-        const active = await sql<{ n: number }>`
-          select 1 as n from pgboss.job where id = ${c.job_id}::uuid and name = ${c.queue} and state = 'active'`.execute(
-          db,
-        );
-        if (active.rows.length === 0) continue;
+        if (!active.rows.some((j) => j.id === c.job_id && j.name === c.queue)) continue;
         await boss.fail(c.queue, c.job_id, { message: 'the process working on the job stopped' });
         failed++;
       }

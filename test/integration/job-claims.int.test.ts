@@ -53,6 +53,25 @@ describe.runIf(hasService('postgres'))('job claims of stopped instances on Postg
     expect(await t.ctx.database.db.selectFrom('job_claims').selectAll().execute()).toEqual([]);
   });
 
+  it('fails every active job of a dead instance at once, only as the queue its claim names', async () => {
+    const [first, second, misnamed] = [await activeJob(), await activeJob(), await activeJob()];
+    const dead = 434_343;
+    await t.ctx.database.db
+      .insertInto('job_claims')
+      .values([
+        { job_id: first, queue: QUEUE, instance: dead },
+        { job_id: second, queue: QUEUE, instance: dead },
+        { job_id: misnamed, queue: 'connector.run', instance: dead },
+      ])
+      .execute();
+    expect(await a.reap()).toBe(2);
+    expect(await stateOf(first)).toBe('retry');
+    expect(await stateOf(second)).toBe('retry');
+    expect(await stateOf(misnamed)).toBe('active');
+    expect(await t.ctx.database.db.selectFrom('job_claims').selectAll().execute()).toEqual([]);
+    await t.ctx.queue.boss.complete(QUEUE, misnamed);
+  });
+
   it("fails a dead instance's active jobs for a retry and keeps a live instance's", async () => {
     const [orphan, finished, held] = [await activeJob(), await activeJob(), await activeJob()];
     await t.ctx.queue.boss.complete(QUEUE, finished);
