@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
+import { unwrapInline } from './rsa-pool.js';
 
 /**
  * Wire crypto of the WhatsApp Flows data endpoint (data_api_version 3.0/4.0), both sides:
@@ -109,8 +110,29 @@ export interface DecryptedFlowRequest {
 
 /** Decrypt one data-endpoint request. Throws only `FlowRequestError`, whatever the input. */
 export function decryptFlowRequest(body: unknown, privateKey: KeyObject): DecryptedFlowRequest {
+  return guarded(() => {
+    const envelope = readEnvelope(body);
+    return openEnvelope(envelope, unwrapInline(privateKey, envelope.wrappedKey));
+  });
+}
+
+/**
+ * decryptFlowRequest with the RSA step done by `unwrap` (a worker-thread pool). Rejects with `FlowRequestError`
+ * for anything wrong with the request, and with the unwrapper's own error when it fails (a server fault).
+ */
+export async function decryptFlowRequestWith(
+  body: unknown,
+  privateKey: KeyObject,
+  unwrap: (key: KeyObject, wrapped: Buffer) => Promise<Buffer | undefined>,
+): Promise<DecryptedFlowRequest> {
+  const envelope = guarded(() => readEnvelope(body));
+  const aesKey = await unwrap(privateKey, envelope.wrappedKey);
+  return guarded(() => openEnvelope(envelope, aesKey));
+}
+
+function guarded<T>(fn: () => T): T {
   try {
-    return decrypt(body, privateKey);
+    return fn();
   } catch (err) {
     // Belt and braces: a body that is not plain parsed JSON (getters, proxies) must not escape as another error.
     if (err instanceof FlowRequestError) throw err;
@@ -118,7 +140,13 @@ export function decryptFlowRequest(body: unknown, privateKey: KeyObject): Decryp
   }
 }
 
-function decrypt(body: unknown, privateKey: KeyObject): DecryptedFlowRequest {
+interface Envelope {
+  data: Buffer;
+  wrappedKey: Buffer;
+  iv: Buffer;
+}
+
+function readEnvelope(body: unknown): Envelope {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new FlowRequestError('malformed', 'body is not a JSON object');
   }
@@ -129,18 +157,13 @@ function decrypt(body: unknown, privateKey: KeyObject): DecryptedFlowRequest {
   if (iv.length !== IV_BYTES) throw new FlowRequestError('malformed', 'initial_vector is not 16 bytes');
   if (data.length < TAG_BYTES)
     throw new FlowRequestError('malformed', 'encrypted_flow_data is shorter than the tag');
+  return { data, wrappedKey, iv };
+}
 
-  let aesKey: Buffer;
-  try {
-    aesKey = crypto.privateDecrypt(
-      { key: privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      wrappedKey,
-    );
-  } catch {
-    throw new FlowRequestError('undecryptable', 'AES key cannot be unwrapped');
-  }
+/** The rest once the AES key is unwrapped (undefined: the RSA step failed). */
+function openEnvelope({ data, iv }: Envelope, aesKey: Buffer | undefined): DecryptedFlowRequest {
+  if (!aesKey) throw new FlowRequestError('undecryptable', 'AES key cannot be unwrapped');
   if (aesKey.length !== AES_KEY_BYTES) throw new FlowRequestError('undecryptable', 'AES key is not 16 bytes');
-
   let plaintext: Buffer;
   try {
     plaintext = gcm('decrypt', aesKey, iv, data);

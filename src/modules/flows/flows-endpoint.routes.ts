@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app/context.js';
+import { createRsaUnwrapper } from '../../lib/crypto/rsa-pool.js';
 import { AppError } from '../../lib/errors.js';
 import { sendError } from '../../lib/http/http.js';
 import type { Tenant } from '../tenants/index.js';
@@ -16,15 +17,22 @@ export type FlowsEndpointDeps = FlowHandlerDeps & Pick<AppContext, 'metrics'>;
  * for any tenant. 200 answers are base64 text (AES-GCM under the request's key); errors are 421, 427, 432.
  */
 export function registerFlowsEndpointRoutes(app: FastifyInstance, deps: FlowsEndpointDeps): void {
+  // RSA on worker threads, so the event loop keeps serving while keys are unwrapped (rsa-pool.ts).
+  const rsa = createRsaUnwrapper();
+  app.addHook('onClose', async () => rsa.close());
+
   async function serve(req: FastifyRequest, reply: FastifyReply, tenant: Tenant): Promise<FastifyReply> {
     const started = process.hrtime.bigint();
-    const result = await handleFlowRequest(deps, {
-      tenant,
-      rawBody: req.rawBody,
-      signature: req.headers['x-hub-signature-256'],
-      body: req.body,
-      jsonInvalid: req.jsonInvalid === true,
-    });
+    const result = await handleFlowRequest(
+      { ...deps, unwrapKey: rsa.unwrap },
+      {
+        tenant,
+        rawBody: req.rawBody,
+        signature: req.headers['x-hub-signature-256'],
+        body: req.body,
+        jsonInvalid: req.jsonInvalid === true,
+      },
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.flowsEndpointDuration.observe(
       { action: result.action, status: String(result.status) },

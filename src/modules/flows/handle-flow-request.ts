@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import {
   decryptFlowRequest,
+  decryptFlowRequestWith,
   encryptFlowResponse,
   FlowRequestError,
   type DecryptedFlowRequest,
@@ -44,7 +46,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 export async function handleFlowRequest(
-  deps: FlowHandlerDeps,
+  deps: FlowHandlerDeps & {
+    /** The RSA step elsewhere (worker threads); inline without it. */
+    unwrapKey?: (key: KeyObject, wrapped: Buffer) => Promise<Buffer | undefined>;
+  },
   req: FlowEndpointRequest,
 ): Promise<FlowEndpointResult> {
   const { tenant } = req;
@@ -63,7 +68,9 @@ export async function handleFlowRequest(
   if (req.jsonInvalid || req.body === undefined) return cannotDecrypt;
   let decrypted: DecryptedFlowRequest;
   try {
-    decrypted = decryptFlowRequest(req.body, tenant.flowsPrivateKey);
+    decrypted = deps.unwrapKey
+      ? await decryptFlowRequestWith(req.body, tenant.flowsPrivateKey, deps.unwrapKey)
+      : decryptFlowRequest(req.body, tenant.flowsPrivateKey);
   } catch (err) {
     if (!(err instanceof FlowRequestError)) throw err;
     deps.logger.debug(
