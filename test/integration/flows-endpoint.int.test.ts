@@ -34,6 +34,30 @@ describe.each(storeKinds())('Flows data endpoint on %s', (kind) => {
     expect(res.answer).toEqual({ data: { status: 'active' } });
   });
 
+  it('answers many calls at once, each tenant under its own key, a call under the wrong key with 421', async () => {
+    // Concurrent calls unwrap their keys on worker threads (rsa-pool.ts); a lone call does it inline.
+    const acmeKey = await publicKeyOf(t, 'acme');
+    const calls = Array.from({ length: 40 }, (_, i) => {
+      const payload = { version: '3.0', action: 'ping' };
+      if (i % 10 === 9) return { expect: 421, call: callFlow(t, payload, { publicKey: acmeKey }) };
+      return i % 2 === 0
+        ? { expect: 200, call: callFlow(t, payload) }
+        : {
+            expect: 200,
+            call: callFlow(t, payload, {
+              url: '/flows/endpoint/acme',
+              appSecret: ACME_SECRET,
+              publicKey: acmeKey,
+            }),
+          };
+    });
+    const results = await Promise.all(calls.map((c) => c.call));
+    expect(results.map((r) => r.status)).toEqual(calls.map((c) => c.expect));
+    for (const r of results.filter((x) => x.status === 200)) {
+      expect(r.answer).toEqual({ data: { status: 'active' } });
+    }
+  });
+
   it('opens the Privacy Center on PRIVACY_HOME with what is held about exactly this person', async () => {
     const p = fakePerson();
     const tenant = await t.ctx.tenants.getDefault();

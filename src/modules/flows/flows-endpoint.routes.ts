@@ -17,22 +17,28 @@ export type FlowsEndpointDeps = FlowHandlerDeps & Pick<AppContext, 'metrics'>;
  * for any tenant. 200 answers are base64 text (AES-GCM under the request's key); errors are 421, 427, 432.
  */
 export function registerFlowsEndpointRoutes(app: FastifyInstance, deps: FlowsEndpointDeps): void {
-  // RSA on worker threads, so the event loop keeps serving while keys are unwrapped (rsa-pool.ts).
+  // RSA on worker threads, so the event loop keeps serving while keys are unwrapped (rsa-pool.ts); a call
+  // with no other in progress unwraps inline, as the hand-over would only add a thread's wake-up to it.
   const rsa = createRsaUnwrapper();
   app.addHook('onClose', async () => rsa.close());
+  const offloading = { ...deps, unwrapKey: rsa.unwrap };
+  let serving = 0;
 
   async function serve(req: FastifyRequest, reply: FastifyReply, tenant: Tenant): Promise<FastifyReply> {
     const started = process.hrtime.bigint();
-    const result = await handleFlowRequest(
-      { ...deps, unwrapKey: rsa.unwrap },
-      {
+    serving++;
+    let result: Awaited<ReturnType<typeof handleFlowRequest>>;
+    try {
+      result = await handleFlowRequest(serving > 1 ? offloading : deps, {
         tenant,
         rawBody: req.rawBody,
         signature: req.headers['x-hub-signature-256'],
         body: req.body,
         jsonInvalid: req.jsonInvalid === true,
-      },
-    );
+      });
+    } finally {
+      serving--;
+    }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.flowsEndpointDuration.observe(
       { action: result.action, status: String(result.status) },
