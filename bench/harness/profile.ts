@@ -66,11 +66,15 @@ export function summarizeProfile(file: string, top = 12): ProfileSummary {
   return { busyMs: Math.round(busy), byModule: shares(modules), byFunction: shares(functions) };
 }
 
+/**
+ * The newest profile of a process's main thread: Node writes one per thread (`CPU.<date>.<time>.<pid>.<thread
+ * id>.<seq>.cpuprofile`), and the Flows endpoint's RSA worker threads have their own.
+ */
 export function newestProfile(dir: string): string | undefined {
   if (!fs.existsSync(dir)) return undefined;
   const files = fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
+    .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
     .map((f) => path.join(dir, f))
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   return files[0];
