@@ -6,6 +6,7 @@ import {
   bsuidOf,
   contact,
   delivery,
+  flowReplyMessage,
   phoneOf,
   postWebhook,
   statusItem,
@@ -111,6 +112,51 @@ describe.each(storeKinds())('webhook deliveries written together on %s', (kind) 
       .where('tenant_id', '=', tenantId)
       .execute();
     expect(linked.length).toBe(people.filter((_, i) => i % 4 === 3).length);
+  });
+
+  it('resolves a sender again after a message that erased them, within one delivery', async () => {
+    const p = fakePerson(91);
+    // Known by both ids.
+    const first = await postWebhook(
+      t,
+      delivery({
+        contacts: [contact(p, { phone: true, bsuid: true })],
+        messages: [textMessage(p, 'Hello', { bsuid: true })],
+      }),
+    );
+    expect(first.statusCode).toBe(200);
+    const before = await subjectOf(p);
+    expect(before).toBeDefined();
+    expect(await subjectOf(p, 'bsuid')).toBe(before);
+    // One delivery: an erasure request from the phone number, then a plain message under the BSUID only (the
+    // same person, told apart by no identity the two share).
+    const erasure = JSON.stringify({
+      action: 'data_deletion_request',
+      user_id: p.waId,
+      scope: 'all',
+      flow_token: 'compliance_prod_001',
+      timestamp: Math.floor(Date.now() / 1000),
+    });
+    const res = await postWebhook(
+      t,
+      delivery({
+        contacts: [contact(p)],
+        messages: [flowReplyMessage(p, erasure), textMessage(p, 'Still here', { phone: false, bsuid: true })],
+      }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ events: { ingested: 3 } });
+    // Erased; the message after it starts a new subject under the BSUID, as one event after the other would.
+    expect(await subjectOf(p)).toBeUndefined();
+    const after = await subjectOf(p, 'bsuid');
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    const rows = await db()
+      .selectFrom('messages')
+      .select('subject_id')
+      .where('subject_id', '=', after!)
+      .execute();
+    expect(rows).toHaveLength(1);
   });
 
   it('answers 500 for a delivery that fails and keeps every delivery batched with it', async () => {

@@ -67,6 +67,15 @@ export class IngestBatch {
     return subject;
   }
 
+  /**
+   * Forget the senders resolved up front: an event that may have erased someone (a Flow completion, a button
+   * reply confirming a request) was just handled, and a subject resolved before it may be gone. Later messages
+   * resolve their sender again, as one after the other would.
+   */
+  forgetSenders(): void {
+    this.senders.clear();
+  }
+
   /** The profile name an event of this sender has just stored, for the events after it. */
   storedProfileName(tenantId: string, identities: Identity[], stored: string | null): void {
     const entry = this.senders.get(senderKey(tenantId, identities));

@@ -60,6 +60,8 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
           batch,
         );
         await deps.privacy.onMessage(tx, { tenant, subjectId, event });
+        // A request it made or confirmed may have erased a person whose sender was resolved up front.
+        if (event.flowReply || event.replyId) batch.forgetSenders();
         const fwd = forwardEventOf(event, contact);
         // A restricted person's events are not passed on either (GDPR Art. 18).
         if (fwd && !restricted && tenant.settings.forward.length > 0) {
