@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { withHeldWrites } from '../lib/db/held-writes.js';
 import { executorFor, type Database } from '../lib/db/database.js';
 import type { DB } from '../lib/db/schema.js';
 import type { QueueOverride } from '../config/config.js';
@@ -114,18 +115,16 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
      * it commits and vanish with a rollback. When `fn` throws, none of them is inserted (the transaction is
      * rolling back). Nested batches on one handle are one batch (the outermost inserts).
      */
-    async batch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
-      if (!tx.isTransaction || batches.has(tx)) return fn();
-      const jobs: PgBoss.JobInsert[] = [];
-      batches.set(tx, jobs);
-      let result: T;
-      try {
-        result = await fn();
-      } finally {
-        batches.delete(tx);
-      }
-      if (jobs.length > 0) await boss.insert(jobs, { db: executorFor(tx) as PgBoss.Db });
-      return result;
+    batch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+      return withHeldWrites(
+        batches,
+        tx,
+        (): PgBoss.JobInsert[] => [],
+        fn,
+        async (jobs) => {
+          if (jobs.length > 0) await boss.insert(jobs, { db: executorFor(tx) as PgBoss.Db });
+        },
+      );
     },
   };
 }

@@ -104,6 +104,20 @@ export function flowReplyMessage(p: Person, responseJson: string) {
   } satisfies Json;
 }
 
+/** The response_json of a Privacy Center Flow completion asking for erasure (the seed's payload shape). */
+export function deletionRequestJson(
+  userId: string,
+  opts: { scope?: string; flowToken?: string } = {},
+): string {
+  return JSON.stringify({
+    action: 'data_deletion_request',
+    user_id: userId,
+    scope: opts.scope ?? 'all',
+    flow_token: opts.flowToken ?? 'compliance_prod_001',
+    timestamp: Math.floor(Date.now() / 1000),
+  });
+}
+
 export function statusItem(p: Person, status: string, opts: { id?: string; errorCode?: number } = {}) {
   return {
     id: opts.id ?? wamidFor(p),

@@ -6,6 +6,7 @@ import { startFakeGraph, type FakeGraph } from '../helpers/fake-graph.js';
 import { createTestApp, fakePerson, storeKinds, type TestApp } from '../helpers/test-app.js';
 import {
   contact,
+  deletionRequestJson,
   delivery,
   envelope,
   flowReplyMessage,
@@ -20,13 +21,7 @@ import {
 
 /** The seed's Flow payload: a Flow without an endpoint completes with this response_json. */
 function seedPayload(userId: string, scope = 'all') {
-  return JSON.stringify({
-    action: 'data_deletion_request',
-    user_id: userId,
-    scope,
-    flow_token: 'compliance_prod_001',
-    timestamp: Math.floor(Date.now() / 1000),
-  });
+  return deletionRequestJson(userId, { scope });
 }
 
 describe.each(storeKinds())("privacy requests from the person's own WhatsApp session on %s", (kind) => {

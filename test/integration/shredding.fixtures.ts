@@ -21,6 +21,7 @@ import {
 } from '../helpers/test-app.js';
 import {
   contact,
+  deletionRequestJson,
   delivery,
   flowReplyMessage,
   phoneOf,
@@ -147,13 +148,7 @@ export async function ingest(t: TestApp, p: Person): Promise<string> {
 
 /** The person asks for erasure from their own WhatsApp session (a signed Flow completion: executed at once). */
 export async function eraseFromWhatsApp(t: TestApp, p: Person): Promise<void> {
-  const payload = JSON.stringify({
-    action: 'data_deletion_request',
-    user_id: p.waId,
-    scope: 'all',
-    flow_token: 'restore_test',
-    timestamp: Math.floor(Date.now() / 1000),
-  });
+  const payload = deletionRequestJson(p.waId, { flowToken: 'restore_test' });
   const res = await postWebhook(
     t,
     delivery({ contacts: [contact(p)], messages: [flowReplyMessage(p, payload)] }),

@@ -6,6 +6,7 @@ import {
   bsuidOf,
   contact,
   delivery,
+  deletionRequestJson,
   flowReplyMessage,
   phoneOf,
   postWebhook,
@@ -130,13 +131,7 @@ describe.each(storeKinds())('webhook deliveries written together on %s', (kind) 
     expect(await subjectOf(p, 'bsuid')).toBe(before);
     // One delivery: an erasure request from the phone number, then a plain message under the BSUID only (the
     // same person, told apart by no identity the two share).
-    const erasure = JSON.stringify({
-      action: 'data_deletion_request',
-      user_id: p.waId,
-      scope: 'all',
-      flow_token: 'compliance_prod_001',
-      timestamp: Math.floor(Date.now() / 1000),
-    });
+    const erasure = deletionRequestJson(p.waId);
     const res = await postWebhook(
       t,
       delivery({

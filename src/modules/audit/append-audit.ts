@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../../lib/crypto/index.js';
+import { withHeldWrites } from '../../lib/db/held-writes.js';
 import type { DB } from '../../lib/db/schema.js';
 import { insertRowsAndCheckpoint, lockHead, type ChainHead, type StoredAuditRow } from './audit.repo.js';
 import { GENESIS_HASH, chainHash, type ChainRecord } from './chain-hash.js';
@@ -133,23 +134,15 @@ export async function appendAudit(
  * same handle are one batch (the outermost writes). A checkpoint moved meanwhile (an append through another
  * handle of the transaction, a savepoint rolled back) is refused: the transaction fails rather than fork the chain.
  */
-export async function withAuditBatch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
-  if (!tx.isTransaction || batches.has(tx)) return fn();
-  const batch: Batch = { head: undefined, locked: false, rows: [] };
-  batches.set(tx, batch);
-  let result: T;
-  try {
-    result = await fn();
-  } finally {
-    batches.delete(tx);
-  }
-  if (batch.rows.length > 0) {
-    if (!(await insertRowsAndCheckpoint(tx, batch.rows, GENESIS_HASH))) {
+export function withAuditBatch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+  const open = (): Batch => ({ head: undefined, locked: false, rows: [] });
+  return withHeldWrites(batches, tx, open, fn, async ({ rows }) => {
+    if (rows.length === 0) return;
+    if (!(await insertRowsAndCheckpoint(tx, rows, GENESIS_HASH))) {
       tails.delete(tx);
       throw new Error('audit: the checkpoint moved while a batch of this transaction was pending');
     }
-    const last = batch.rows[batch.rows.length - 1]!;
+    const last = rows[rows.length - 1]!;
     tails.set(tx, { seq: last.seq, hash: last.hash });
-  }
-  return result;
+  });
 }

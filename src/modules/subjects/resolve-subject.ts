@@ -27,20 +27,27 @@ export interface ResolvedSubject {
 
 export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKeys }) {
   /** The identity rows matching any of these identities (under any held key version), oldest first. */
-  async function matches(db: Kysely<DB>, tenantId: string, identities: Identity[]) {
-    if (identities.length === 0) return [];
+  function matches(db: Kysely<DB>, tenantId: string, identities: Identity[]) {
+    return matchIndexes(
+      db,
+      tenantId,
+      identities.map((i) => i.kind),
+      identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
+    );
+  }
+
+  /** The identity rows with these blind indexes (of identities of these kinds), oldest first. */
+  async function matchIndexes(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
+    if (indexes.length === 0) return [];
     return (
       db
         .selectFrom('identities')
         .select(['subject_id', 'blind_index'])
         .where('tenant_id', '=', tenantId)
         // The kind makes the lookup an index scan on unique (tenant_id, kind, blind_index) rather than a scan of
-        // every identity of the tenant.
-        .where(sql<boolean>`kind = any(${[...new Set(identities.map((i) => i.kind))]}::text[])`)
-        // `= any(array)`: one statement text whatever the count, so it stays a prepared statement.
-        .where(
-          sql<boolean>`blind_index = any(${identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i))}::text[])`,
-        )
+        // every identity of the tenant. `= any(array)`: one statement text whatever the count (one prepared one).
+        .where(sql<boolean>`kind = any(${[...new Set(kinds)]}::text[])`)
+        .where(sql<boolean>`blind_index = any(${indexes}::text[])`)
         .orderBy('created_at')
         .execute()
     );
@@ -89,24 +96,6 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       from unnest(${[...new Set(indexes)]}::text[]) as k order by k`.execute(db);
   }
 
-  return {
-    find,
-    addIdentity,
-    /**
-     * Find the subject any of these identities belongs to, or create one; identities not yet linked are added.
-     * Must run inside the caller's transaction (see resolveMany).
-     */
-    async findOrCreate(
-      db: Kysely<DB>,
-      tenantId: string,
-      identities: Identity[],
-      opts: { profileName?: string | undefined } = {},
-    ): Promise<ResolvedSubject> {
-      return (await resolveMany(db, tenantId, [{ identities, profileName: opts.profileName }]))[0]!;
-    },
-    resolveMany,
-  };
-
   /**
    * findOrCreate for many people at once, in a fixed number of statements whatever their count: one lock, one
    * lookup, then for new people one key-store write and one insert of their subjects and identities, for known
@@ -124,25 +113,30 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     people: readonly { identities: Identity[]; profileName?: string | undefined }[],
   ): Promise<ResolvedSubject[]> {
     const owner = new Map<string, number>();
-    const indexesOf = people.map((p, n) => {
-      const indexes = p.identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i));
-      for (const bi of indexes) {
-        if ((owner.get(bi) ?? n) !== n) throw new Error('resolveMany: two entries share an identity');
-        owner.set(bi, n);
-      }
-      return indexes;
-    });
+    // Each identity's blind index under every held version, once.
+    const indexed = people.map((p, n) =>
+      p.identities.map((identity) => {
+        const all = blindIndexes(deps.keyring, tenantId, identity);
+        for (const bi of all) {
+          if ((owner.get(bi) ?? n) !== n) throw new Error('resolveMany: two entries share an identity');
+          owner.set(bi, n);
+        }
+        return { identity, all };
+      }),
+    );
+    const indexesOf = indexed.map((ids) => ids.flatMap((i) => i.all));
     // Under every held version: instances switching to a new version lock the same keys as those not yet.
     await lockIndexes(db, indexesOf.flat());
-    const found = await matches(
+    const found = await matchIndexes(
       db,
       tenantId,
-      people.flatMap((p) => p.identities),
+      people.flatMap((p) => p.identities.map((i) => i.kind)),
+      indexesOf.flat(),
     );
     const foundOf = people.map((_, n) => found.filter((f) => owner.get(f.blind_index) === n));
 
     const out: ResolvedSubject[] = new Array(people.length);
-    const fresh = people.flatMap((p, n) =>
+    const fresh = people.flatMap((_, n) =>
       foundOf[n]!.length === 0 ? [{ n, id: crypto.randomUUID() }] : [],
     );
     if (fresh.length > 0) {
@@ -203,7 +197,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         returning id, restricted, profile_name`.execute(db);
       const state = new Map(seen.map((r) => [r.id, r]));
       // An identity matched already (to this subject, or to another one: left as it is) is not added again.
-      const unlinked = people.flatMap((p, n) => {
+      const unlinked = people.flatMap((_, n) => {
         const hits = foundOf[n]!;
         if (hits.length === 0) return [];
         const id = hits[0]!.subject_id;
@@ -216,9 +210,9 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
           storedProfileName: row?.profile_name ?? null,
         };
         const linked = new Set(hits.map((f) => f.blind_index));
-        return p.identities
-          .filter((i) => !blindIndexes(deps.keyring, tenantId, i).some((bi) => linked.has(bi)))
-          .map((i) => identityRow(tenantId, id, ciphers.get(id)!, i));
+        return indexed[n]!.filter(({ all }) => !all.some((bi) => linked.has(bi))).map(({ identity }) =>
+          identityRow(tenantId, id, ciphers.get(id)!, identity),
+        );
       });
       if (unlinked.length > 0) {
         await db
@@ -230,6 +224,24 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
     }
     return out;
   }
+
+  return {
+    find,
+    addIdentity,
+    /**
+     * Find the subject any of these identities belongs to, or create one; identities not yet linked are added.
+     * Must run inside the caller's transaction (see resolveMany).
+     */
+    async findOrCreate(
+      db: Kysely<DB>,
+      tenantId: string,
+      identities: Identity[],
+      opts: { profileName?: string | undefined } = {},
+    ): Promise<ResolvedSubject> {
+      return (await resolveMany(db, tenantId, [{ identities, profileName: opts.profileName }]))[0]!;
+    },
+    resolveMany,
+  };
 }
 
 export type SubjectResolver = ReturnType<typeof createSubjectResolver>;

@@ -103,6 +103,24 @@ export function isPlainMessage(event: WebhookEvent): event is MessageEvent {
   );
 }
 
+/** Every identity an event names (the people whose subject handling it may find, create or change). */
+export function partiesOf(event: WebhookEvent, contact: ContactEvent | undefined): Identity[] {
+  switch (event.kind) {
+    case 'message':
+      return identitiesOf(event.from, contact);
+    case 'status':
+      return identitiesOf(event.recipient);
+    case 'user_preference':
+      return identitiesOf({ phone: event.phone, bsuid: event.bsuid }, contact);
+    case 'user_id_update':
+      return identitiesOf({ phone: event.phone, bsuid: event.previousBsuid }, { bsuid: event.currentBsuid });
+    case 'contact':
+      return identitiesOf(event);
+    case 'unsupported':
+      return [];
+  }
+}
+
 function identityKey(tenantId: string, i: Identity): string {
   return `${tenantId}\u0000${i.kind}\u0000${i.value}`;
 }

@@ -1,42 +1,30 @@
 import type { AppContext } from '../../app/context.js';
 import { createGroupCommit } from '../../lib/group-commit.js';
-import type { Identity } from '../../lib/phone.js';
 import type { Tenant } from '../tenants/index.js';
 import { applyPreference } from './apply-preference.js';
+import { ContactBook } from './contact-book.js';
+import { IngestBatch, isPlainMessage, partiesOf } from './ingest-batch.js';
+import { claim, olderEventKeys, storedEventKey } from './ingest-claim.js';
 import { applyStandaloneContact, resolveSender } from './ingest-contact.js';
 import { identitiesOf, type Executor, type IngestDeps, type Outcome } from './ingest-deps.js';
 import { forwardEventOf } from './ingest-forward.js';
-import { IngestBatch, isPlainMessage } from './ingest-batch.js';
 import { ingestMessage } from './ingest-message.js';
 import { routeEvents, type RoutedEvent } from './ingest-routing.js';
 import { ingestStatus } from './ingest-status.js';
+import { Tally, type IngestReport } from './ingest-tally.js';
 import { linkUserId } from './link-user-id.js';
-import {
-  eventKey,
-  type ContactEvent,
-  type ParsedWebhook,
-  type PartyIds,
-  type WebhookEvent,
-} from './parse-webhook.js';
+import { eventKey, type ContactEvent, type ParsedWebhook } from './parse-webhook.js';
 
-export type IngestReport = Record<Outcome, number>;
+export type { IngestReport } from './ingest-tally.js';
+export { storedEventKey } from './ingest-claim.js';
 
 export type WebhookIngestDeps = IngestDeps & Pick<AppContext, 'tenants'>;
 
-/** The hashed de-duplication key of one event: wamids embed phone numbers, so the raw key is never stored. */
-export function storedEventKey(deps: Pick<IngestDeps, 'keyring'>, tenantId: string, rawKey: string): string {
-  return deps.keyring.hmac('event-id', `${tenantId}\u0000${rawKey}`);
-}
-
-/** The key under the other held event-id versions (a delivery seen before a new version started). */
-function olderEventKeys(deps: Pick<IngestDeps, 'keyring'>, tenantId: string, rawKey: string, key: string) {
-  return deps.keyring.hmacAll('event-id', `${tenantId}\u0000${rawKey}`).filter((k) => k !== key);
-}
-
 /**
- * Ingests one verified delivery in ONE transaction: a failure rolls everything back and the caller answers 500,
- * so Meta delivers again. Idempotent: every keyed event is claimed in processed_events first, and a delivery seen
- * before changes nothing (contacts are applied only together with a new event of the same person).
+ * Ingests verified deliveries, each all or nothing: the events of deliveries arriving together are written in
+ * one transaction (`write`), and a failure answers 500 for the delivery it belongs to, so Meta delivers again.
+ * Idempotent: every keyed event is claimed in processed_events first, and a delivery seen before changes nothing
+ * (contacts are applied only together with a new event of the same person).
  */
 export function createWebhookIngest(deps: WebhookIngestDeps) {
   async function handle(
@@ -268,163 +256,8 @@ interface Written {
 
 export type WebhookIngest = ReturnType<typeof createWebhookIngest>;
 
-const CLAIM_CHUNK = 5000;
-
-/**
- * Claims events in processed_events; returns the `tenant\0key` pairs that were new. Rows go in sorted order so
- * concurrent deliveries of overlapping events lock them in the same order (no deadlock), a chunk per statement.
- * An event already claimed under an older event-id key version is not new either.
- */
-async function claim(
-  tx: Executor,
-  keyed: readonly { r: RoutedEvent; key: string; older: string[] }[],
-): Promise<Set<string>> {
-  const seen = await claimedEarlier(tx, keyed);
-  const rows = [
-    ...new Map(
-      keyed
-        .filter(({ r, key }) => !seen.has(`${r.tenant.id}\u0000${key}`))
-        .map(({ r, key }) => [
-          `${r.tenant.id}\u0000${key}`,
-          { tenant_id: r.tenant.id, event_key: key, kind: r.event.kind },
-        ]),
-    ),
-  ]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, row]) => row);
-  const fresh = new Set<string>();
-  for (let i = 0; i < rows.length; i += CLAIM_CHUNK) {
-    const claimed = await tx
-      .insertInto('processed_events')
-      .values(rows.slice(i, i + CLAIM_CHUNK))
-      .onConflict((oc) => oc.columns(['tenant_id', 'event_key']).doNothing())
-      .returning(['tenant_id', 'event_key'])
-      .execute();
-    for (const c of claimed) fresh.add(`${c.tenant_id}\u0000${c.event_key}`);
-  }
-  return fresh;
-}
-
-/** The `tenant\0key` pairs whose event was claimed under another held version of the event-id key. */
-async function claimedEarlier(
-  tx: Executor,
-  keyed: readonly { r: RoutedEvent; key: string; older: string[] }[],
-): Promise<Set<string>> {
-  const byOlder = new Map<string, string>();
-  for (const { r, key, older } of keyed)
-    for (const o of older) byOlder.set(`${r.tenant.id}\u0000${o}`, `${r.tenant.id}\u0000${key}`);
-  const seen = new Set<string>();
-  const olderKeys = [...new Set(keyed.flatMap((k) => k.older))];
-  for (let i = 0; i < olderKeys.length; i += CLAIM_CHUNK) {
-    const found = await tx
-      .selectFrom('processed_events')
-      .select(['tenant_id', 'event_key'])
-      .where('event_key', 'in', olderKeys.slice(i, i + CLAIM_CHUNK))
-      .execute();
-    for (const f of found) {
-      const id = byOlder.get(`${f.tenant_id}\u0000${f.event_key}`);
-      if (id) seen.add(id);
-    }
-  }
-  return seen;
-}
-
 interface Notes {
   unknownTenant: number;
   invalid: number;
   linkConflicts: number;
-}
-
-class Tally {
-  private readonly counts = new Map<string, { type: string; outcome: Outcome; n: number }>();
-
-  add(type: string, outcome: Outcome, n = 1): void {
-    const k = `${type}\u0000${outcome}`;
-    const entry = this.counts.get(k) ?? { type, outcome, n: 0 };
-    entry.n += n;
-    this.counts.set(k, entry);
-  }
-
-  merge(other: Tally): void {
-    for (const { type, outcome, n } of other.counts.values()) this.add(type, outcome, n);
-  }
-
-  apply(metrics: IngestDeps['metrics']): void {
-    for (const { type, outcome, n } of this.counts.values()) metrics.webhookEvents.inc({ type, outcome }, n);
-  }
-
-  report(): IngestReport {
-    const r: IngestReport = { ingested: 0, duplicate: 0, rejected: 0, ignored: 0 };
-    for (const { outcome, n } of this.counts.values()) r[outcome] += n;
-    return r;
-  }
-}
-
-interface ContactEntry {
-  tenant: Tenant;
-  event: ContactEvent;
-  change: string;
-  outcomes: Set<Outcome>;
-}
-
-/** The contacts of a delivery, matched to the events of the same person in the same change. */
-class ContactBook {
-  readonly entries: ContactEntry[] = [];
-  private readonly keyed = new Set<string>();
-
-  constructor(routed: readonly RoutedEvent[]) {
-    for (const { tenant, event } of routed) {
-      const change = changeOf(event);
-      if (event.kind === 'contact') this.entries.push({ tenant, event, change, outcomes: new Set() });
-      else if (eventKey(event) !== undefined) this.keyed.add(`${tenant.id}\u0000${change}`);
-    }
-  }
-
-  match(r: RoutedEvent): ContactEntry | undefined {
-    const who = partyOf(r.event);
-    if (!who) return undefined;
-    const change = changeOf(r.event);
-    return this.entries.find(
-      (c) =>
-        c.tenant.id === r.tenant.id &&
-        c.change === change &&
-        ((who.phone !== undefined && c.event.phone === who.phone) ||
-          (who.bsuid !== undefined && c.event.bsuid === who.bsuid)) &&
-        !(who.phone !== undefined && c.event.phone !== undefined && c.event.phone !== who.phone) &&
-        !(who.bsuid !== undefined && c.event.bsuid !== undefined && c.event.bsuid !== who.bsuid),
-    );
-  }
-
-  changeHasKeyedEvents(c: ContactEntry): boolean {
-    return this.keyed.has(`${c.tenant.id}\u0000${c.change}`);
-  }
-}
-
-function changeOf(event: WebhookEvent): string {
-  return event.source?.change ?? '';
-}
-
-/** Every identity an event names (the people whose subject handling it may find, create or change). */
-function partiesOf(event: WebhookEvent, contact: ContactEvent | undefined): Identity[] {
-  switch (event.kind) {
-    case 'message':
-      return identitiesOf(event.from, contact);
-    case 'status':
-      return identitiesOf(event.recipient);
-    case 'user_preference':
-      return identitiesOf({ phone: event.phone, bsuid: event.bsuid }, contact);
-    case 'user_id_update':
-      return identitiesOf({ phone: event.phone, bsuid: event.previousBsuid }, { bsuid: event.currentBsuid });
-    case 'contact':
-      return identitiesOf(event);
-    case 'unsupported':
-      return [];
-  }
-}
-
-/** The person an event comes from (contacts are matched to messages and preferences only). */
-function partyOf(event: WebhookEvent): PartyIds | undefined {
-  if (event.kind === 'message') return event.from;
-  if (event.kind === 'user_preference') return { phone: event.phone, bsuid: event.bsuid };
-  return undefined;
 }
