@@ -34,15 +34,25 @@ const zero = (): OwnErasureCounts => ({
 });
 
 /**
- * The subject row, locked, and what `all` removes, counted in the same statement (each count is an index scan
- * on the table's subject_id). Undefined when the subject is not there (already erased, or another tenant's).
+ * `all` in one statement: the subject row locked, what goes counted, the person's suppression entries written
+ * when they opted out, their blind indexes read when they are to be remembered, and the subject row deleted (every
+ * row of theirs goes by cascade; the delete's trigger journals the subject). Every part sees the statement's
+ * snapshot, so the counts are of the rows the delete removes. A subject with stored media files is not deleted
+ * here (`deleted` false): their storage keys are read and locked first. Undefined when the subject is not there
+ * (already erased, or another tenant's): nothing is written then.
  */
-async function lockAndCount(db: Kysely<DB>, tenantId: string, subjectId: string) {
+async function lockCountAndDelete(
+  db: Kysely<DB>,
+  input: { tenantId: string; subjectId: string; rememberForReengagement?: boolean },
+) {
+  const { tenantId, subjectId } = input;
   const count = (table: string, where = sql``) =>
     sql<string>`(select count(*) from ${sql.table(table)} where subject_id = ${subjectId} ${where})`;
+  const blindIndexes = input.rememberForReengagement
+    ? sql`(select coalesce(array_agg(blind_index), '{}') from identities where subject_id = ${subjectId})`
+    : sql`null`;
   const { rows } = await sql<{
     has_profile_name: boolean;
-    marketing_opt_out: boolean;
     identities: string;
     messages: string;
     flow_responses: string;
@@ -51,18 +61,33 @@ async function lockAndCount(db: Kysely<DB>, tenantId: string, subjectId: string)
     flow_tokens: string;
     pending_forwards: string;
     media_files: string;
-  }>`select s.profile_name is not null as has_profile_name, s.marketing_opt_out,
-      ${count('identities')} as identities, ${count('messages')} as messages,
-      ${count('flow_responses')} as flow_responses, ${count('media')} as media,
-      ${count('message_statuses')} as delivery_statuses, ${count('flow_tokens')} as flow_tokens,
-      ${count('forward_outbox')} as pending_forwards,
-      ${count('media', sql`and storage_key is not null`)} as media_files
-    from subjects s where s.id = ${subjectId} and s.tenant_id = ${tenantId}
-    for update of s`.execute(db);
+    blind_indexes: string[] | null;
+    deleted: boolean;
+  }>`with s as materialized (
+      select s.id, s.profile_name is not null as has_profile_name, s.marketing_opt_out,
+        ${count('identities')} as identities, ${count('messages')} as messages,
+        ${count('flow_responses')} as flow_responses, ${count('media')} as media,
+        ${count('message_statuses')} as delivery_statuses, ${count('flow_tokens')} as flow_tokens,
+        ${count('forward_outbox')} as pending_forwards,
+        ${count('media', sql`and storage_key is not null`)} as media_files
+      from subjects s where s.id = ${subjectId} and s.tenant_id = ${tenantId}
+      for update of s),
+    kept as (
+      insert into suppressions (tenant_id, kind, blind_index, reason)
+      select i.tenant_id, i.kind, i.blind_index, 'kept_after_erasure'
+      from identities i join s on i.subject_id = s.id where s.marketing_opt_out
+      on conflict do nothing),
+    gone as (
+      delete from subjects where id in (select id from s where media_files = 0) returning id)
+    select s.has_profile_name, s.identities, s.messages, s.flow_responses, s.media, s.delivery_statuses,
+      s.flow_tokens, s.pending_forwards, s.media_files, ${blindIndexes} as blind_indexes,
+      exists (select 1 from gone) as deleted
+    from s`.execute(db);
   const r = rows[0];
   if (!r) return undefined;
   return {
-    marketingOptOut: r.marketing_opt_out,
+    deleted: r.deleted,
+    blindIndexes: r.blind_indexes ?? [],
     counts: {
       ...zero(),
       profile_name: r.has_profile_name ? 1 : 0,
@@ -105,29 +130,15 @@ export async function eraseOwnData(
 ): Promise<OwnErasureCounts> {
   const { subjectId, tenantId } = input;
   if (input.scope === 'all') {
-    const found = await lockAndCount(db, tenantId, subjectId);
+    const found = await lockCountAndDelete(db, input);
     if (!found) return zero();
     const { counts } = found;
-    // Stored files are rare (storeMedia): look for their keys only when there are some.
-    if (counts.media_files > 0) counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
-    if (found.marketingOptOut) {
-      await sql`insert into suppressions (tenant_id, kind, blind_index, reason)
-        select tenant_id, kind, blind_index, 'kept_after_erasure' from identities where subject_id = ${subjectId}
-        on conflict do nothing`.execute(db);
+    if (!found.deleted) {
+      // Stored files are rare (storeMedia): their keys are read, and their rows locked, before the rows go.
+      counts.media_files = await queueMediaDeletes(db, deps.queue, subjectId);
+      await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
     }
-    if (input.rememberForReengagement) {
-      const indexes = await db
-        .selectFrom('identities')
-        .select('blind_index')
-        .where('subject_id', '=', subjectId)
-        .execute();
-      await rememberErased(
-        db,
-        tenantId,
-        indexes.map((r) => r.blind_index),
-      );
-    }
-    await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
+    if (input.rememberForReengagement) await rememberErased(db, tenantId, found.blindIndexes);
     // The delete's trigger journals the subject; `shred` also asks for the shred job to run after the commit
     // (without it, the job's schedule picks the entry up within a minute).
     if (deps.subjectKeys.shred) await deps.subjectKeys.shred(db, subjectId);
