@@ -1,8 +1,13 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDsrDeps } from '../../src/modules/dsr/index.js';
+import { startHmacVersion } from '../../src/modules/keys/index.js';
 import { appUserRef } from '../../src/modules/meta-callback/record-deletion-request.js';
 import { addTenant } from '../../src/modules/tenants/index.js';
+import { freePort, writeConfig } from '../helpers/runner-fixtures.js';
 import { createTestApp, storeKinds, TEST_APP_SECRET, type TestApp } from '../helpers/test-app.js';
 
 const ACME_SECRET = 'acme-app-secret-meta-0123';
@@ -310,4 +315,87 @@ describe.each(storeKinds())('Meta data deletion callback on %s', (kind) => {
     expect(t.logs.text()).not.toContain(userId);
   });
   // Random bodies (10,000 cases, never a 5xx, the documented status each time): fuzz.suite.ts.
+});
+
+/**
+ * A data-map system nobody serves (no connector worker runs here) keeps each erasure open, so a second callback
+ * for the same app-scoped id joins the first: also after the blind-index key has a new version.
+ */
+describe.each(storeKinds())('Meta data deletion callback while a request is open on %s', (kind) => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-meta-'));
+    const file = writeConfig(
+      dir,
+      `systems:\n  - id: crm\n    type: http\n    url: http://127.0.0.1:${await freePort()}/erase\n    secret: meta-callback-crm-secret-0123\n`,
+    );
+    t = await createTestApp(kind, { FLOWGUARD_CONFIG: file });
+  });
+  afterAll(async () => {
+    await t?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const postSigned = (sr: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/meta/data-deletion',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `signed_request=${encodeURIComponent(sr)}`,
+    });
+  const requestsFor = (subjectRefs: string[]) =>
+    t.ctx.database.db
+      .selectFrom('privacy_requests')
+      .select(['id', 'reference', 'status', 'subject_ref'])
+      .where('subject_ref', 'in', subjectRefs)
+      .execute();
+
+  it('joins the open request for the same app-scoped id, before and after a new blind-index version', async () => {
+    const userId = appScopedId();
+    const first = await postSigned(signedRequest(deletionPayload(userId, { issued_at: nowSeconds(-20) })));
+    expect(first.statusCode).toBe(200);
+    const opened = first.json<{ url: string; confirmation_code: string }>();
+    const oldRef = appUserRef(createDsrDeps(t.ctx), 'default', userId);
+    expect(await requestsFor([oldRef])).toMatchObject([
+      { reference: opened.confirmation_code, status: 'executing' },
+    ]);
+
+    const again = await postSigned(signedRequest(deletionPayload(userId, { issued_at: nowSeconds(-10) })));
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ confirmation_code: opened.confirmation_code });
+
+    // The operator starts a new blind-index key (`keys new-hmac-version --purpose blind-index`): new values
+    // are written under b2 while b1 is still held for lookups.
+    const started = await startHmacVersion(
+      { db: t.ctx.database.db, keyring: t.ctx.keyring, keyStore: t.ctx.keyStore, tenantId: 'default' },
+      { purpose: 'blind-index', activateInSeconds: 0 },
+    );
+    expect(started).toMatchObject({ version: 'b2', held: ['b2', 'b1'] });
+    const newRef = appUserRef(createDsrDeps(t.ctx), 'default', userId);
+    expect(newRef).not.toBe(oldRef);
+
+    const after = await postSigned(signedRequest(deletionPayload(userId)));
+    expect(after.statusCode).toBe(200);
+    const joined = after.json<{ url: string; confirmation_code: string }>();
+    expect(joined.confirmation_code).toBe(opened.confirmation_code);
+    expect(await requestsFor([oldRef, newRef])).toMatchObject([
+      { reference: opened.confirmation_code, status: 'executing', subject_ref: oldRef },
+    ]);
+    // The status URL given before the new version still shows the request.
+    const page = await t.app.inject({
+      method: 'GET',
+      url: new URL(opened.url).pathname,
+      headers: { accept: 'application/json' },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.json()).toMatchObject({ confirmation_code: opened.confirmation_code, state: 'in_progress' });
+
+    // Someone else after the new version: a request of their own, under the new blind-index version.
+    const other = appScopedId();
+    const theirs = await postSigned(signedRequest(deletionPayload(other)));
+    expect(theirs.statusCode).toBe(200);
+    expect(theirs.json<{ confirmation_code: string }>().confirmation_code).not.toBe(opened.confirmation_code);
+    expect(await requestsFor([appUserRef(createDsrDeps(t.ctx), 'default', other)])).toHaveLength(1);
+  });
 });

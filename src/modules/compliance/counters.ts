@@ -1,7 +1,21 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 
 export type CounterName = 'flow_completions' | 'erasure_requests' | 'reengaged';
+
+/**
+ * The statement that adds to a tenant's compliance counter, to run on its own (bumpCounter) or as a CTE of
+ * another write of the same transaction (one round trip for both).
+ */
+export function counterBump(qc: QueryCreator<DB>, tenantId: string, name: CounterName, by = 1) {
+  return qc
+    .insertInto('compliance_counters')
+    .values({ tenant_id: tenantId, name, value: by })
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'name']).doUpdateSet({ value: sql`compliance_counters.value + ${by}` }),
+    )
+    .returning('value');
+}
 
 /** Add to a tenant's compliance counter inside the caller's transaction (it counts only what commits). */
 export async function bumpCounter(
@@ -10,13 +24,7 @@ export async function bumpCounter(
   name: CounterName,
   by = 1,
 ): Promise<void> {
-  await tx
-    .insertInto('compliance_counters')
-    .values({ tenant_id: tenantId, name, value: by })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'name']).doUpdateSet({ value: sql`compliance_counters.value + ${by}` }),
-    )
-    .execute();
+  await counterBump(tx, tenantId, name, by).execute();
 }
 
 /**

@@ -5,7 +5,6 @@ import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/phone.js';
 import { blindIndex, blindIndexes } from '../subjects/index.js';
-import { bumpCounter } from '../compliance/counters.js';
 import { ERASABLE_SCOPES, type ErasureScope } from './categories.js';
 import { dueDate } from './deadlines.js';
 import { createDsrRepo, type PrivacyRequestRow } from './dsr.repo.js';
@@ -16,7 +15,11 @@ import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { newRequestReference } from './references.js';
 import { asOneOperation } from './one-operation.js';
 import { sealIdentities } from './request-identities.js';
-import { loadSubjectIdentities, messagingRecipient } from './subject-identities.js';
+import {
+  findSubjectWithIdentities,
+  loadSubjectIdentities,
+  messagingRecipient,
+} from './subject-identities.js';
 
 const repo = createDsrRepo();
 
@@ -75,10 +78,9 @@ async function recordRequest(
     subjectId = input.subject.subjectId;
     identities = await loadSubjectIdentities(tx, deps.subjectKeys, subjectId);
   } else {
-    subjectId = await deps.subjects.find(tx, tenantId, [input.subject.identity]);
-    identities = subjectId
-      ? await loadSubjectIdentities(tx, deps.subjectKeys, subjectId)
-      : [input.subject.identity];
+    const found = await findSubjectWithIdentities(tx, deps, tenantId, input.subject.identity);
+    subjectId = found?.subjectId;
+    identities = found ? found.identities : [input.subject.identity];
   }
   const subjectRef =
     'externalRef' in input.subject
@@ -92,7 +94,7 @@ async function recordRequest(
   // The same person's open request, recorded under any held key version.
   const refs =
     'externalRef' in input.subject
-      ? [subjectRef]
+      ? input.subject.externalRefs
       : subjectId
         ? auditSubjectRefs(deps.keyring, { subjectId })
         : auditSubjectRefs(deps.keyring, {
@@ -150,8 +152,7 @@ async function recordRequest(
     original_due_at: dueAt,
     completed_at: null,
   };
-  await repo.insert(tx, row);
-  if (input.type === 'erasure') await bumpCounter(tx, tenantId, 'erasure_requests');
+  await repo.insert(tx, row, input.type === 'erasure' ? { count: 'erasure_requests' } : {});
   await deps.audit(tx, {
     tenantId,
     type: 'request.received',

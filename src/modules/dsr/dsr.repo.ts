@@ -1,5 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, QueryCreator, Selectable } from 'kysely';
 import type { DB, PrivacyRequestStatus, PrivacyRequestType } from '../../lib/db/schema.js';
+import { counterBump, type CounterName } from '../compliance/counters.js';
 
 export type PrivacyRequestRow = Selectable<DB['privacy_requests']>;
 export type RequestTaskRow = Selectable<DB['request_tasks']>;
@@ -12,13 +13,52 @@ export const OPEN_STATUSES: PrivacyRequestStatus[] = [
   'executing',
 ];
 
+/** A request's task as a write: inserted, or updated when the request already has one for the system. */
+export interface TaskWrite {
+  request_id: string;
+  system_id: string;
+  action: string;
+  status: RequestTaskRow['status'];
+  counts?: Record<string, number>;
+  completed_at?: Date | null;
+}
+
+function taskUpsert(qc: QueryCreator<DB>, task: TaskWrite) {
+  return qc
+    .insertInto('request_tasks')
+    .values({
+      ...task,
+      counts: JSON.stringify(task.counts ?? {}),
+      completed_at: task.completed_at ?? null,
+    })
+    .onConflict((oc) =>
+      oc.columns(['request_id', 'system_id']).doUpdateSet({
+        status: task.status,
+        counts: JSON.stringify(task.counts ?? {}),
+        completed_at: task.completed_at ?? null,
+        updated_at: new Date(),
+      }),
+    );
+}
+
 export function createDsrRepo() {
   return {
-    insert: (db: Kysely<DB>, row: Omit<PrivacyRequestRow, 'updated_at' | 'result'> & { result?: string }) =>
-      db
-        .insertInto('privacy_requests')
-        .values({ ...row, result: row.result ?? '{}' })
-        .execute(),
+    /** `count`: add one to this compliance counter of the request's tenant in the same statement. */
+    insert: async (
+      db: Kysely<DB>,
+      row: Omit<PrivacyRequestRow, 'updated_at' | 'result'> & { result?: string },
+      opts: { count?: CounterName } = {},
+    ) => {
+      const values = { ...row, result: row.result ?? '{}' };
+      const { count } = opts;
+      if (!count) await db.insertInto('privacy_requests').values(values).execute();
+      else
+        await db
+          .with('counted', (qc) => counterBump(qc, row.tenant_id, count))
+          .insertInto('privacy_requests')
+          .values(values)
+          .execute();
+    },
 
     findById: (db: Kysely<DB>, tenantId: string | undefined, id: string) => {
       let q = db.selectFrom('privacy_requests').selectAll().where('id', '=', id);
@@ -61,33 +101,38 @@ export function createDsrRepo() {
         .orderBy('created_at')
         .execute(),
 
-    upsertTask: (
+    upsertTask: (db: Kysely<DB>, task: TaskWrite) => taskUpsert(db, task).execute(),
+
+    /**
+     * `update` of a request that is ending, with in the same statement the task write that ends it and the
+     * notification row to the person, when there are (one round trip for the three).
+     */
+    finish: async (
       db: Kysely<DB>,
-      task: {
-        request_id: string;
-        system_id: string;
-        action: string;
-        status: RequestTaskRow['status'];
-        counts?: Record<string, number>;
-        completed_at?: Date | null;
+      id: string,
+      patch: Partial<Omit<PrivacyRequestRow, 'id' | 'result'>> & { result?: string },
+      with_: {
+        task?: TaskWrite | undefined;
+        notification?: Insertable<DB['outbound_notifications']> | undefined;
       },
-    ) =>
-      db
-        .insertInto('request_tasks')
-        .values({
-          ...task,
-          counts: JSON.stringify(task.counts ?? {}),
-          completed_at: task.completed_at ?? null,
-        })
-        .onConflict((oc) =>
-          oc.columns(['request_id', 'system_id']).doUpdateSet({
-            status: task.status,
-            counts: JSON.stringify(task.counts ?? {}),
-            completed_at: task.completed_at ?? null,
-            updated_at: new Date(),
-          }),
-        )
-        .execute(),
+    ) => {
+      const { task, notification } = with_;
+      // The CTEs only write: nothing reads them, so their names are kept out of the statement's types.
+      let qc: QueryCreator<DB> = db;
+      if (task)
+        qc = qc.with('task_written', (q) =>
+          taskUpsert(q, task).returning('request_id'),
+        ) as unknown as QueryCreator<DB>;
+      if (notification)
+        qc = qc.with('notification_written', (q) =>
+          q.insertInto('outbound_notifications').values(notification).returning('id'),
+        ) as unknown as QueryCreator<DB>;
+      await qc
+        .updateTable('privacy_requests')
+        .set({ ...patch, updated_at: new Date() })
+        .where('id', '=', id)
+        .execute();
+    },
   };
 }
 

@@ -20,8 +20,11 @@ export type VerificationMethod =
 /**
  * `externalRef`: a person flowguard holds no WhatsApp identity for, known only by a keyed reference from
  * another channel (Meta's app-scoped user id in the data deletion callback); nothing of theirs is in the own store.
+ * A new request is recorded under `externalRef` (the current key versions); `externalRefs` is the same person's
+ * reference under every held key version, what finding their open request must accept.
  */
-export type RequestSubject = { subjectId: string } | { identity: Identity } | { externalRef: string };
+export type RequestSubject =
+  { subjectId: string } | { identity: Identity } | { externalRef: string; externalRefs: string[] };
 
 export interface Actor {
   type: 'system' | 'subject' | 'api_key' | 'admin' | 'cli';

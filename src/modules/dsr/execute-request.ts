@@ -89,12 +89,16 @@ export async function executeRequest(
     counts,
     completed_at: now,
   };
-  await repo.upsertTask(tx, own);
-  // Tasks just queued hold the request open; without any, it is done now (no need to read back what we wrote).
-  if (systems > 0) return 'executing';
+  // Tasks just queued hold the request open; without any, it is done now (no need to read back what we wrote),
+  // and the own-store task goes in with the request's completion.
+  if (systems > 0) {
+    await repo.upsertTask(tx, own);
+    return 'executing';
+  }
   return finishIfDone(tx, deps, request.id, {
     request: { ...request, status: 'executing' },
     tasks: [{ ...own, queued_at: null }],
+    write: own,
   });
 }
 

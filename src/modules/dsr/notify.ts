@@ -12,34 +12,48 @@ export function recipientAad(notificationId: string): string {
   return `outbound_notifications.recipient.${notificationId}`;
 }
 
+export interface NotificationInput {
+  tenantId: string;
+  requestId: string | null;
+  recipient: Identity;
+  kind: NotificationKind;
+  params: Record<string, string | number | boolean>;
+}
+
 /**
- * Queue a WhatsApp message to the person, inside the caller's transaction. The recipient is sealed under a
- * tenant-level key (the person's own key may be erased in the same transaction) and the row is deleted as
- * soon as the message is sent; the job payload carries only the row id.
+ * The outbound_notifications row of a message to the person. The recipient is sealed under a tenant-level key
+ * (the person's own key may be erased in the same transaction) and the row is deleted as soon as the message is
+ * sent; the job payload carries only the row id.
  */
+export function notificationRow(keyring: Keyring, input: NotificationInput) {
+  const id = crypto.randomUUID();
+  return {
+    id,
+    tenant_id: input.tenantId,
+    request_id: input.requestId,
+    recipient: keyring.sealSecret(JSON.stringify(input.recipient), recipientAad(id)),
+    kind: input.kind,
+    params: JSON.stringify(input.params),
+  };
+}
+
+/** Queue the send of a notification row written in this transaction (the job runs once it commits). */
+export async function sendNotification(
+  tx: Kysely<DB>,
+  queue: Pick<Queue, 'send'>,
+  notificationId: string,
+): Promise<void> {
+  await queue.send(tx, 'notify.send', { notificationId });
+}
+
+/** Queue a WhatsApp message to the person, inside the caller's transaction: the row, then its job. */
 export async function enqueueNotification(
   tx: Kysely<DB>,
   deps: { keyring: Keyring; queue: Pick<Queue, 'send'> },
-  input: {
-    tenantId: string;
-    requestId: string | null;
-    recipient: Identity;
-    kind: NotificationKind;
-    params: Record<string, string | number | boolean>;
-  },
+  input: NotificationInput,
 ): Promise<string> {
-  const id = crypto.randomUUID();
-  await tx
-    .insertInto('outbound_notifications')
-    .values({
-      id,
-      tenant_id: input.tenantId,
-      request_id: input.requestId,
-      recipient: deps.keyring.sealSecret(JSON.stringify(input.recipient), recipientAad(id)),
-      kind: input.kind,
-      params: JSON.stringify(input.params),
-    })
-    .execute();
-  await deps.queue.send(tx, 'notify.send', { notificationId: id });
-  return id;
+  const row = notificationRow(deps.keyring, input);
+  await tx.insertInto('outbound_notifications').values(row).execute();
+  await sendNotification(tx, deps.queue, row.id);
+  return row.id;
 }

@@ -2,12 +2,14 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
-import { auditSubjectRef } from '../audit/index.js';
+import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { createRequest, type DsrDeps } from '../dsr/index.js';
 import type { Tenant } from '../tenants/index.js';
 import type { DeletionPayload } from './signed-request.js';
 
 export const REPLAY_KIND = 'meta_data_deletion';
+
+const appUserMessage = (tenantId: string, userId: string) => `${tenantId}\u0000meta-app-user\u0000${userId}`;
 
 /**
  * The keyed reference for a person known only by Meta's app-scoped user id. Built like a blind index
@@ -15,8 +17,17 @@ export const REPLAY_KIND = 'meta_data_deletion';
  * same person gets the same reference on every callback and nobody without the master key can link it.
  */
 export function appUserRef(deps: Pick<DsrDeps, 'keyring'>, tenantId: string, userId: string): string {
-  const index = deps.keyring.hmac('blind-index', `${tenantId}\u0000meta-app-user\u0000${userId}`);
+  const index = deps.keyring.hmac('blind-index', appUserMessage(tenantId, userId));
   return auditSubjectRef(deps.keyring, { blindIndex: index });
+}
+
+/**
+ * Every reference the person may have been recorded under while older blind-index or audit key versions are
+ * held: what finding their open request must accept (a callback before a new key version, one after it).
+ */
+export function appUserRefs(deps: Pick<DsrDeps, 'keyring'>, tenantId: string, userId: string): string[] {
+  const indexes = deps.keyring.hmacAll('blind-index', appUserMessage(tenantId, userId));
+  return auditSubjectRefs(deps.keyring, { blindIndexes: indexes });
 }
 
 /**
@@ -55,7 +66,10 @@ export async function recordDeletionRequest(
     type: 'erasure',
     scope: 'all',
     channel: 'meta_callback',
-    subject: { externalRef: appUserRef(deps, input.tenant.id, input.payload.userId) },
+    subject: {
+      externalRef: appUserRef(deps, input.tenant.id, input.payload.userId),
+      externalRefs: appUserRefs(deps, input.tenant.id, input.payload.userId),
+    },
     verification: 'meta_signed_request',
     actor: { type: 'subject' },
   });

@@ -26,35 +26,42 @@ export interface ResolvedSubject {
 }
 
 export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKeys }) {
-  /** The identity rows matching any of these identities (under any held key version), oldest first. */
-  function matches(db: Kysely<DB>, tenantId: string, identities: Identity[]) {
-    return matchIndexes(
-      db,
-      tenantId,
-      identities.map((i) => i.kind),
-      identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
-    );
-  }
-
-  /** The identity rows with these blind indexes (of identities of these kinds), oldest first. */
-  async function matchIndexes(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
-    if (indexes.length === 0) return [];
+  /** The identity rows with these blind indexes (of identities of these kinds), oldest first: a query. */
+  function matching(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
     return (
       db
         .selectFrom('identities')
-        .select(['subject_id', 'blind_index'])
         .where('tenant_id', '=', tenantId)
         // The kind makes the lookup an index scan on unique (tenant_id, kind, blind_index) rather than a scan of
         // every identity of the tenant. `= any(array)`: one statement text whatever the count (one prepared one).
         .where(sql<boolean>`kind = any(${[...new Set(kinds)]}::text[])`)
         .where(sql<boolean>`blind_index = any(${indexes}::text[])`)
         .orderBy('created_at')
-        .execute()
     );
   }
 
+  async function matchIndexes(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
+    if (indexes.length === 0) return [];
+    return matching(db, tenantId, kinds, indexes).select(['subject_id', 'blind_index']).execute();
+  }
+
+  /**
+   * The subject of the oldest identity row matching any of these identities (under any held key version): a
+   * one-row query, to run (`find`) or to nest in another statement.
+   */
+  function owner(db: Kysely<DB>, tenantId: string, identities: Identity[]) {
+    return matching(
+      db,
+      tenantId,
+      identities.map((i) => i.kind),
+      identities.flatMap((i) => blindIndexes(deps.keyring, tenantId, i)),
+    )
+      .select('subject_id')
+      .limit(1);
+  }
+
   async function find(db: Kysely<DB>, tenantId: string, identities: Identity[]): Promise<string | undefined> {
-    return (await matches(db, tenantId, identities))[0]?.subject_id;
+    return (await owner(db, tenantId, identities).executeTakeFirst())?.subject_id;
   }
 
   /** One identity row of a subject: a blind index to find it by, the value encrypted with the subject's key. */
@@ -227,6 +234,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
 
   return {
     find,
+    owner,
     addIdentity,
     /**
      * Find the subject any of these identities belongs to, or create one; identities not yet linked are added.

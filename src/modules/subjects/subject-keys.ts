@@ -28,6 +28,18 @@ export function createSubjectKeys(deps: {
     if (cache.size > max) cache.delete(cache.keys().next().value as string);
   }
 
+  /** The subject's data key: cached, else unwrapped from the key store; undefined once it has been shredded. */
+  async function loadKey(subjectId: string, ref: string): Promise<Buffer | undefined> {
+    let key = cache.get(subjectId);
+    if (!key) {
+      const stored = await deps.keyStore.get(ref);
+      if (!stored) return undefined;
+      key = deps.keyring.unwrapDataKey(stored.wrapped, ref, stored.masterVersion);
+    }
+    remember(subjectId, key);
+    return key;
+  }
+
   /** The subject ids and refs among these that have an erasure journal entry. */
   async function journaled(db: Kysely<DB>, subjectIds: string[], refs: string[]): Promise<Set<string>> {
     // `= any(array)`: one statement text whatever the count, so it stays a prepared statement.
@@ -54,14 +66,8 @@ export function createSubjectKeys(deps: {
           cache.delete(subjectId);
           return;
         }
-        let key = cache.get(subjectId);
-        if (!key) {
-          const stored = await deps.keyStore.get(ref);
-          if (!stored) return;
-          key = deps.keyring.unwrapDataKey(stored.wrapped, ref, stored.masterVersion);
-        }
-        remember(subjectId, key);
-        out.set(subjectId, createFieldCipher(key));
+        const key = await loadKey(subjectId, ref);
+        if (key) out.set(subjectId, createFieldCipher(key));
       }),
     );
     return out;
@@ -94,6 +100,15 @@ export function createSubjectKeys(deps: {
     /** The cipher for an existing subject; undefined when its key is gone or it has been erased. */
     async cipher(db: Kysely<DB>, subjectId: string): Promise<FieldCipher | undefined> {
       return (await ciphers(db, [subjectId])).get(subjectId);
+    },
+    /**
+     * The cipher to decrypt rows of the subject that the caller has just read in one statement with them: rows
+     * that reference the subject (ON DELETE CASCADE) prove it was not erased in that statement's snapshot, as
+     * the journal lookup would, so there is none. Undefined when the key is gone from the key store.
+     */
+    async cipherForRowsRead(subjectId: string): Promise<FieldCipher | undefined> {
+      const key = await loadKey(subjectId, refOf(subjectId));
+      return key && createFieldCipher(key);
     },
     ciphers,
     /**
