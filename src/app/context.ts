@@ -10,13 +10,7 @@ import { migrate } from '../lib/db/migrate.js';
 import { createAppLogger } from '../lib/logs/app-logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
 import { registerComplianceMetrics } from '../modules/compliance/compliance-metrics.js';
-import {
-  moveLegacyKeys,
-  openKeyring,
-  openKeyStore,
-  SHRED_QUEUE,
-  type KeyStore,
-} from '../modules/keys/index.js';
+import { moveLegacyKeys, openKeyring, openKeyStore, type KeyStore } from '../modules/keys/index.js';
 import {
   createSubjectKeys,
   createSubjectResolver,
@@ -103,11 +97,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       overrides: config.queues,
       maintenanceIntervalSeconds: config.queueMaintenanceIntervalSeconds,
     });
-    const subjectKeys = createSubjectKeys({
-      keyring,
-      keyStore,
-      requestShred: (tx) => queue.send(tx, SHRED_QUEUE, {}),
-    });
+    const subjectKeys = createSubjectKeys({ keyring, keyStore });
     const dataMap = await createDataMap(config.systems, { callbackUrl: httpCallbackUrl(config.server) });
     const alerter = createAlerter({ webhookUrl: config.alerts.webhookUrl, db: database.db, logger, metrics });
     await queue.start();

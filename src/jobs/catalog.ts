@@ -58,6 +58,16 @@ export const queueCatalog: QueueSpec[] = [
   },
   // WhatsApp messages to a person about their request (confirmation, completion), through the Graph API.
   { name: 'notify.send', retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 },
+  // Queues notify.send for notification rows written without their job (modules/dsr/notify-relay.ts): every
+  // minute as the safety net of the wake-up on commit; at most one waiting ('short').
+  {
+    name: 'notify.relay',
+    retryLimit: 2,
+    retryDelay: 10,
+    retryBackoff: false,
+    expireInSeconds: 120,
+    policy: 'short',
+  },
   // Pass-through delivery of verified events, drained in order per conversation. One drain at a time per
   // conversation is enforced by a lease on the head row (modules/forwarding), not by a pg-boss singleton policy:
   // in pg-boss 10 a queued job whose singleton key is active makes every fetch fail, stalling all conversations.

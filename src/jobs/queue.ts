@@ -57,6 +57,16 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
     wakeOnCommit(queue: string, workerId: string): void {
       waker.register(queue, workerId);
     },
+    /**
+     * Run `work` in this process (serve/worker) soon after rows of `table` are committed, by any process: the
+     * table's wake trigger (migration 0016) notifies. Runs are coalesced; the caller's own schedule covers a
+     * notification that never came.
+     */
+    async onCommitted(table: string, work: () => Promise<unknown>): Promise<void> {
+      waker.onTable(table, work);
+      // A CLI or test process that starts one worker listens from then on.
+      await waker.start(database);
+    },
     async start(): Promise<void> {
       if (started) return;
       await boss.start();

@@ -38,11 +38,14 @@ export async function installJobNotifyTrigger(db: Kysely<DB>): Promise<void> {
 }
 
 /**
- * Wakes this process' workers of a queue when a job of it is committed (see installJobNotifyTrigger). Polling
- * stays as the safety net: a notification lost with a connection only delays a job to the next poll.
+ * Wakes this process' workers of a queue when a job of it is committed (see installJobNotifyTrigger), and runs
+ * the work registered for a table when rows of it are committed (`table:<name>`, see migration 0016). Polling
+ * and schedules stay as the safety net: a notification lost with a connection only delays the work.
  */
 export function createJobWaker(logger: Logger, notify: (workerId: string) => void) {
   const workers = new Map<string, Set<string>>();
+  const tables = new Map<string, ReturnType<typeof coalesced>>();
+  let listening: Promise<void> | undefined;
   let stop: (() => Promise<void>) | undefined;
   return {
     register(queue: string, workerId: string): void {
@@ -50,21 +53,67 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
       set.add(workerId);
       workers.set(queue, set);
     },
-    async start(database: Pick<Database, 'listen'>): Promise<void> {
-      if (stop) return;
-      try {
-        stop = await database.listen(JOB_CHANNEL, (queue) => {
-          for (const id of workers.get(queue) ?? []) notify(id);
-        });
-      } catch (err) {
-        logger.warn({ err }, 'job notifications unavailable: workers poll only');
-      }
+    /** Run `work` after rows of `table` are committed: once at a time, once more for what came meanwhile. */
+    onTable(table: string, work: () => Promise<unknown>): void {
+      tables.set(
+        `table:${table}`,
+        coalesced(work, (err) =>
+          logger.warn({ err, table }, 'work after a commit failed: its schedule retries'),
+        ),
+      );
+    },
+    /** Listen, once however many callers ask (concurrent ones wait for the same start). */
+    start(database: Pick<Database, 'listen'>): Promise<void> {
+      listening ??= database
+        .listen(JOB_CHANNEL, (name) => {
+          for (const id of workers.get(name) ?? []) notify(id);
+          tables.get(name)?.run();
+        })
+        .then(
+          (s) => {
+            stop = s;
+          },
+          (err: unknown) => logger.warn({ err }, 'job notifications unavailable: workers poll only'),
+        );
+      return listening;
     },
     async stop(): Promise<void> {
+      await listening;
       const s = stop;
       stop = undefined;
+      listening = undefined;
       workers.clear();
       if (s) await s();
+      const running = [...tables.values()];
+      tables.clear();
+      await Promise.all(running.map((t) => t.idle()));
     },
+  };
+}
+
+/**
+ * `run` starts `work` unless it is running; a `run` while it is running has it go once more when it ends (what
+ * was committed meanwhile may have come after its read). `idle` resolves when it is not running.
+ */
+function coalesced(work: () => Promise<unknown>, onError: (err: unknown) => void) {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const loop = async () => {
+    do {
+      again = false;
+      try {
+        await work();
+      } catch (err) {
+        onError(err);
+      }
+    } while (again);
+    running = undefined;
+  };
+  return {
+    run(): void {
+      if (running) again = true;
+      else running = loop();
+    },
+    idle: (): Promise<void> => running ?? Promise.resolve(),
   };
 }

@@ -234,6 +234,8 @@ export interface OutboundNotificationsTable {
   params: Json<Record<string, unknown>>;
   attempts: Generated<number>;
   created_at: Timestamp;
+  /** When the relay queued the row's send job (notify-relay.ts); null until then. */
+  queued_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** Append-only (a trigger refuses UPDATE/DELETE): no column can be updated through Kysely either. */

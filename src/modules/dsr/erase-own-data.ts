@@ -122,7 +122,7 @@ async function lockCountAndDelete(
 export async function eraseOwnData(
   db: Kysely<DB>,
   deps: {
-    subjectKeys: Pick<SubjectKeys, 'forget'> & Partial<Pick<SubjectKeys, 'shred'>>;
+    subjectKeys: Pick<SubjectKeys, 'forget'>;
     /** Queues the stored media files' deletion jobs; without it the media deletion journal's sweep does it. */
     queue?: Pick<Queue, 'send'>;
   },
@@ -139,10 +139,9 @@ export async function eraseOwnData(
       await db.deleteFrom('subjects').where('id', '=', subjectId).execute();
     }
     if (input.rememberForReengagement) await rememberErased(db, tenantId, found.blindIndexes);
-    // The delete's trigger journals the subject; `shred` also asks for the shred job to run after the commit
-    // (without it, the job's schedule picks the entry up within a minute).
-    if (deps.subjectKeys.shred) await deps.subjectKeys.shred(db, subjectId);
-    else deps.subjectKeys.forget(subjectId);
+    // The delete's trigger journals the subject, and the journal's own trigger has the shred job run once the
+    // transaction commits (without a worker listening, the job's schedule picks the entry up within a minute).
+    deps.subjectKeys.forget(subjectId);
     return counts;
   }
 

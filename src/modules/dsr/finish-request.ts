@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
 import { createDsrRepo, type PrivacyRequestRow, type RequestTaskRow, type TaskWrite } from './dsr.repo.js';
 import type { DsrDeps } from './dsr.types.js';
-import { notificationRow, sendNotification } from './notify.js';
+import { notificationRow } from './notify.js';
 import { messagingRecipient } from './subject-identities.js';
 import { requestIdentities } from './request-identities.js';
 import { accessReadyParams } from './export-links.js';
@@ -102,6 +102,5 @@ export async function finishIfDone(
           data: { reason: 'dead_lettered' as const, failed_systems: dead.length },
         }),
   });
-  if (notification) await sendNotification(tx, deps.queue, notification.id);
   return status;
 }

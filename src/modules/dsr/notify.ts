@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../../lib/crypto/index.js';
 import type { DB } from '../../lib/db/schema.js';
 import type { Identity } from '../../lib/phone.js';
-import type { Queue } from '../../jobs/queue.js';
 
 export type NotificationKind =
   'confirm_request' | 'request_completed' | 'access_ready' | 'request_denied' | 'request_extended';
@@ -23,7 +22,7 @@ export interface NotificationInput {
 /**
  * The outbound_notifications row of a message to the person. The recipient is sealed under a tenant-level key
  * (the person's own key may be erased in the same transaction) and the row is deleted as soon as the message is
- * sent; the job payload carries only the row id.
+ * sent; the send job's payload carries only the row id.
  */
 export function notificationRow(keyring: Keyring, input: NotificationInput) {
   const id = crypto.randomUUID();
@@ -37,23 +36,16 @@ export function notificationRow(keyring: Keyring, input: NotificationInput) {
   };
 }
 
-/** Queue the send of a notification row written in this transaction (the job runs once it commits). */
-export async function sendNotification(
-  tx: Kysely<DB>,
-  queue: Pick<Queue, 'send'>,
-  notificationId: string,
-): Promise<void> {
-  await queue.send(tx, 'notify.send', { notificationId });
-}
-
-/** Queue a WhatsApp message to the person, inside the caller's transaction: the row, then its job. */
+/**
+ * Queue a WhatsApp message to the person, inside the caller's transaction: the row alone. Its send job is queued
+ * by the relay once the transaction commits (notify-relay.ts), so a rollback leaves neither.
+ */
 export async function enqueueNotification(
   tx: Kysely<DB>,
-  deps: { keyring: Keyring; queue: Pick<Queue, 'send'> },
+  deps: { keyring: Keyring },
   input: NotificationInput,
 ): Promise<string> {
   const row = notificationRow(deps.keyring, input);
   await tx.insertInto('outbound_notifications').values(row).execute();
-  await sendNotification(tx, deps.queue, row.id);
   return row.id;
 }

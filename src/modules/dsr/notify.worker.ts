@@ -10,6 +10,7 @@ import {
 import type { NotificationKind } from './notify.js';
 import { recipientAad } from './notify.js';
 import { withExportLink } from './export-links.js';
+import { RELAY_QUEUE, relayNotifications } from './notify-relay.js';
 
 const WHAT: Record<string, string> = {
   erasure: 'delete the data we hold about you',
@@ -114,6 +115,10 @@ export async function sendNotification(
   return 'sent';
 }
 
+/**
+ * The send worker, and the relay that queues its jobs (notify-relay.ts): run when notification rows are
+ * committed, at start (rows a crash left unqueued) and every minute (a wake-up lost with a connection).
+ */
 export async function startNotifyWorker(ctx: AppContext): Promise<void> {
   const graph = createGraphClient({ baseUrl: ctx.config.graphUrl });
   const workerId = await ctx.queue.boss.work<{ notificationId: string }>(
@@ -124,4 +129,11 @@ export async function startNotifyWorker(ctx: AppContext): Promise<void> {
     },
   );
   ctx.queue.wakeOnCommit('notify.send', workerId);
+  const relay = () => relayNotifications(ctx.database.db, ctx.queue);
+  await ctx.queue.boss.schedule(RELAY_QUEUE, '* * * * *', {}, { tz: 'UTC' });
+  await ctx.queue.boss.work(RELAY_QUEUE, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
+    await relay();
+  });
+  await ctx.queue.onCommitted('outbound_notifications', relay);
+  await relay();
 }

@@ -2,9 +2,9 @@ import type { AppContext } from '../../app/context.js';
 import { SHRED_QUEUE, shredPendingKeys } from './shred-keys.js';
 
 /**
- * The shred job. An erasure asks for it inside its transaction (queue policy `short`: a burst of erasures
- * leaves one queued job), so it runs right after the commit; a schedule every minute and one run at start-up
- * repair whatever a crash or a direct DELETE (retention sweep, tenant cascade) left pending.
+ * The shred job. The erasure journal's wake trigger has it sent as soon as an erasure commits (queue policy
+ * `short`: a burst of erasures leaves one queued job), whoever deleted the subject; a schedule every minute and
+ * one run at start-up repair whatever a crash or a lost wake-up left pending.
  */
 export async function startShredWorker(ctx: AppContext): Promise<void> {
   const deps = { db: ctx.database.db, keyring: ctx.keyring, keyStore: ctx.keyStore, logger: ctx.logger };
@@ -17,5 +17,7 @@ export async function startShredWorker(ctx: AppContext): Promise<void> {
     },
   );
   ctx.queue.wakeOnCommit(SHRED_QUEUE, workerId);
-  await ctx.queue.send(ctx.database.db, SHRED_QUEUE, {});
+  const request = () => ctx.queue.send(ctx.database.db, SHRED_QUEUE, {});
+  await ctx.queue.onCommitted('erasure_journal', request);
+  await request();
 }

@@ -7,15 +7,13 @@ import type { KeyStore } from '../keys/index.js';
  * Per-subject data keys, kept wrapped in the key store (apart from the database and its backups) under `ref`,
  * the keyed HMAC of the subject id. A key is created with its subject and destroyed after it: deleting the
  * subject row records an erasure journal entry in the same transaction (a trigger), and the shred job deletes
- * the key from the key store right after the commit. Until then, and for good after, `cipher` refuses a
+ * the key from the key store right after the commit (woken by the journal's own trigger). Until then, and for good after, `cipher` refuses a
  * subject with a journal entry, so nothing decrypts with the key of an erased person. Unwrapped keys are
  * cached in a bounded LRU so hot subjects cost one AES unwrap, not one per field.
  */
 export function createSubjectKeys(deps: {
   keyring: Keyring;
   keyStore: Pick<KeyStore, 'putMany' | 'get'>;
-  /** Ask for the shred job to run (inside the erasing transaction: it runs once that commits). */
-  requestShred?: (tx: Kysely<DB>) => Promise<unknown>;
   cacheSize?: number;
 }) {
   const cache = new Map<string, Buffer>();
@@ -112,14 +110,9 @@ export function createSubjectKeys(deps: {
     },
     ciphers,
     /**
-     * Inside the transaction that deletes the subject: forget the cached key and ask for the shred job (the
-     * journal entry itself is written by the delete's trigger, whoever deletes).
+     * Forget a subject's cached key: inside the transaction that deletes the subject (its trigger journals the
+     * subject, and the journal's wake trigger has the shred job run once the transaction commits).
      */
-    async shred(tx: Kysely<DB>, subjectId: string): Promise<void> {
-      cache.delete(subjectId);
-      await deps.requestShred?.(tx);
-    },
-    /** Forget a subject's cached key. */
     forget(subjectId: string): void {
       cache.delete(subjectId);
     },

@@ -13,6 +13,7 @@ import * as m0012 from './0012_erasure_indexes.js';
 import * as m0013 from './0013_operational_retention.js';
 import * as m0014 from './0014_admin_mfa_enrolment.js';
 import * as m0015 from './0015_job_claims.js';
+import * as m0016 from './0016_table_wake.js';
 
 /** Numbered, forward-only. Append new migrations; never edit one that has shipped. */
 export const migrations: { version: number; name: string; up: string }[] = [
@@ -31,4 +32,5 @@ export const migrations: { version: number; name: string; up: string }[] = [
   { version: 13, name: 'operational_retention', up: m0013.up },
   { version: 14, name: 'admin_mfa_enrolment', up: m0014.up },
   { version: 15, name: 'job_claims', up: m0015.up },
+  { version: 16, name: 'table_wake', up: m0016.up },
 ];
