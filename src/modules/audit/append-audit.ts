@@ -116,6 +116,15 @@ export async function appendAuditMany(
   }
 }
 
+/**
+ * `tx` has locked the chain's checkpoint and read it in a statement of its own (headForUpdate, nested in a write
+ * it had to make anyway): its next append links to `head` without locking again, as after an append of its own.
+ */
+export function adoptLockedHead(tx: Kysely<DB>, head: ChainHead): void {
+  if (!tx.isTransaction) throw new Error('adoptLockedHead needs the transaction that holds the lock');
+  tails.set(tx, head);
+}
+
 /** Append one event: appendAuditMany of one. */
 export async function appendAudit(
   tx: Kysely<DB>,

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../lib/db/schema.js';
 import type { ChainRecord } from './chain-hash.js';
 
@@ -21,17 +21,22 @@ export interface ChainHead {
 }
 
 /**
+ * The query that locks the chain's checkpoint row and reads it (`seq` as text, `hash`), as lockHead runs it: to
+ * run inside another statement of the transaction, `when` it holds (see adoptLockedHead). No row before the
+ * first append ever (lockHead then takes the advisory lock).
+ */
+export function headForUpdate(when: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  return sql`select seq::text as seq, hash from audit_head where id and ${when} for update`;
+}
+
+/**
  * Lock the chain for this transaction and read its checkpoint (undefined for an empty log). The checkpoint row's
  * FOR UPDATE lock serialises appends and, under READ COMMITTED, returns the row as the last append committed
  * it, in one statement. Before the first append there is no row to lock: the advisory lock serialises those,
  * and the re-read under it locks the row if a concurrent first append has created it meanwhile.
  */
 export async function lockHead(tx: Kysely<DB>): Promise<ChainHead | undefined> {
-  const read = async () =>
-    (
-      await sql<{ seq: string; hash: string }>`
-        select seq::text as seq, hash from audit_head where id for update`.execute(tx)
-    ).rows[0];
+  const read = async () => (await sql<{ seq: string; hash: string }>`${headForUpdate()}`.execute(tx)).rows[0];
   let row = await read();
   if (!row) {
     await sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`.execute(tx);

@@ -1,4 +1,11 @@
-export { appendAudit, appendAuditMany, withAuditBatch, type AppendedAuditEvent } from './append-audit.js';
+export {
+  adoptLockedHead,
+  appendAudit,
+  appendAuditMany,
+  withAuditBatch,
+  type AppendedAuditEvent,
+} from './append-audit.js';
+export { headForUpdate, type ChainHead } from './audit.repo.js';
 export {
   AUDIT_EVENT_TYPES,
   auditCatalog,

@@ -11,7 +11,7 @@ import { createDsrRepo, type PrivacyRequestRow } from './dsr.repo.js';
 import type { CreateRequestInput, DsrDeps } from './dsr.types.js';
 import { executeRequest } from './execute-request.js';
 import { enqueueNotification } from './notify.js';
-import { auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
+import { adoptLockedHead, auditSubjectRef, auditSubjectRefs } from '../audit/index.js';
 import { newRequestReference } from './references.js';
 import { asOneOperation } from './one-operation.js';
 import { sealIdentities } from './request-identities.js';
@@ -100,27 +100,6 @@ async function recordRequest(
         : auditSubjectRefs(deps.keyring, {
             blindIndexes: blindIndexes(deps.keyring, tenantId, identities[0]!),
           });
-  const open = await repo.findOpen(tx, tenantId, refs, input.type);
-  // Join only a request that asks for the same thing, or a verified one that already covers it: a person's
-  // narrow request must never verify someone else's broader one (a staff "delete all" awaiting confirmation).
-  const sameAsk = open && (input.type !== 'erasure' || open.scope === scope) && !input.params;
-  const covered =
-    open && input.type === 'erasure' && open.scope === 'all' && open.status !== 'awaiting_verification';
-  if (open && (sameAsk || covered)) {
-    await deps.audit(tx, {
-      tenantId,
-      type: 'request.joined',
-      actor: input.actor,
-      subject: { subjectRef },
-      requestId: open.id,
-      data: { channel: input.channel },
-    });
-    if (verification && open.status === 'awaiting_verification') {
-      return { ...(await verifyAndExecute(tx, deps, open, verification)), joined: true };
-    }
-    return { id: open.id, reference: open.reference, status: open.status, joined: true };
-  }
-
   const id = crypto.randomUUID();
   const { dueAt, regime } = dueDate(input.tenant.settings.regimes, input.type, now);
   const cipher = subjectId && input.params ? await deps.subjectKeys.cipher(tx, subjectId) : undefined;
@@ -152,7 +131,34 @@ async function recordRequest(
     original_due_at: dueAt,
     completed_at: null,
   };
-  await repo.insert(tx, row, input.type === 'erasure' ? { count: 'erasure_requests' } : {});
+  const count = input.type === 'erasure' ? { count: 'erasure_requests' as const } : {};
+  // Most people have no open request of the type: the row goes in at once, with the counter and the audit chain's
+  // lock (its head read for the events below). Otherwise the open one decides: join it, or record this one.
+  const stored = await repo.insertUnlessOpen(tx, row, { subjectRefs: refs, ...count });
+  if (stored.head) adoptLockedHead(tx, stored.head);
+  if (!stored.inserted) {
+    const open = await repo.findOpen(tx, tenantId, refs, input.type);
+    // Join only a request that asks for the same thing, or a verified one that already covers it: a person's
+    // narrow request must never verify someone else's broader one (a staff "delete all" awaiting confirmation).
+    const sameAsk = open && (input.type !== 'erasure' || open.scope === scope) && !input.params;
+    const covered =
+      open && input.type === 'erasure' && open.scope === 'all' && open.status !== 'awaiting_verification';
+    if (open && (sameAsk || covered)) {
+      await deps.audit(tx, {
+        tenantId,
+        type: 'request.joined',
+        actor: input.actor,
+        subject: { subjectRef },
+        requestId: open.id,
+        data: { channel: input.channel },
+      });
+      if (verification && open.status === 'awaiting_verification') {
+        return { ...(await verifyAndExecute(tx, deps, open, verification)), joined: true };
+      }
+      return { id: open.id, reference: open.reference, status: open.status, joined: true };
+    }
+    await repo.insert(tx, row, count);
+  }
   await deps.audit(tx, {
     tenantId,
     type: 'request.received',

@@ -1,6 +1,7 @@
-import type { Insertable, Kysely, QueryCreator, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type QueryCreator, type Selectable } from 'kysely';
 import type { DB, PrivacyRequestStatus, PrivacyRequestType } from '../../lib/db/schema.js';
 import { counterBump, type CounterName } from '../compliance/counters.js';
+import { headForUpdate } from '../audit/index.js';
 
 export type PrivacyRequestRow = Selectable<DB['privacy_requests']>;
 export type RequestTaskRow = Selectable<DB['request_tasks']>;
@@ -58,6 +59,48 @@ export function createDsrRepo() {
           .insertInto('privacy_requests')
           .values(values)
           .execute();
+    },
+
+    /**
+     * `insert`, unless the person (any of `subjectRefs`) already has an open request of the same type, which the
+     * caller must then look at (findOpen: join it or not). In the same statement, when the row goes in: `count`
+     * as in `insert`, and the audit chain's checkpoint locked and read (`head`, for adoptLockedHead: the
+     * request's own events come next). The chain is locked only then, so a caller about to lock an open request
+     * does not hold the chain meanwhile (lock order: request, then chain). One round trip for what took three.
+     */
+    insertUnlessOpen: async (
+      db: Kysely<DB>,
+      row: Omit<PrivacyRequestRow, 'updated_at' | 'result'> & { result?: string },
+      opts: { subjectRefs: string[]; count?: CounterName },
+    ): Promise<{ inserted: boolean; head: { seq: number; hash: string } | undefined }> => {
+      const values: Record<string, unknown> = { ...row, result: row.result ?? '{}' };
+      const columns = Object.keys(values);
+      const counted = opts.count
+        ? sql`, counted as (
+            insert into compliance_counters (tenant_id, name, value) select tenant_id, ${opts.count}, 1 from ins
+            on conflict (tenant_id, name) do update set value = compliance_counters.value + 1)`
+        : sql``;
+      const { rows } = await sql<{ inserted: boolean; head_seq: string | null; head_hash: string | null }>`
+        with ins as (
+          insert into privacy_requests (${sql.join(columns.map((c) => sql.ref(c)))})
+          select ${sql.join(columns.map((c) => sql`${values[c]}`))}
+          where not exists (
+            select 1 from privacy_requests where tenant_id = ${row.tenant_id}
+              and subject_ref = any(${opts.subjectRefs}::text[]) and type = ${row.type}
+              and status = any(${OPEN_STATUSES}::text[]))
+          returning tenant_id)
+        ${counted},
+        head as (${headForUpdate(sql`exists (select 1 from ins)`)})
+        select exists (select 1 from ins) as inserted, (select seq from head) as head_seq,
+          (select hash from head) as head_hash`.execute(db);
+      const r = rows[0]!;
+      return {
+        inserted: r.inserted,
+        head:
+          r.head_seq === null || r.head_hash === null
+            ? undefined
+            : { seq: Number(r.head_seq), hash: r.head_hash },
+      };
     },
 
     findById: (db: Kysely<DB>, tenantId: string | undefined, id: string) => {
