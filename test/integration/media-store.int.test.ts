@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDsrDeps, createRequest, exportSubject, getRequestView } from '../../src/modules/dsr/index.js';
@@ -318,6 +319,44 @@ describe.each(storeKinds())('media store on %s', (kind) => {
     expect(fs.existsSync(fileOf(reserved))).toBe(false);
     expect(fs.existsSync(`${fileOf(reserved)}.partial`)).toBe(false);
     expect(await deleteJobs(reserved)).toBe(1); // the erasure saw the reserved name and queued its deletion too
+  });
+
+  it('a deletion of the reserved name while the file is written ends the download as missing', async () => {
+    const p = fakePerson();
+    const bytes = picture(8);
+    const mediaId = newMediaId();
+    fake.addMedia(mediaId, bytes);
+    const { rowId, subjectId } = await sendImage(p, mediaId, base64Digest(bytes), DEFAULT);
+    let reserved = '';
+    fake.beforeNextDownload(async () => {
+      reserved = (await mediaRow(rowId))!.storage_key!;
+      await erase(subjectId, 'all', undefined, 'default');
+    });
+    // The erasure's media.delete job for the reserved name runs while the file is being written: here, once the
+    // partial file exists and before the last bytes are in, so before it is synced and renamed into place.
+    const racing: MediaStore = {
+      ...store,
+      put: (key, body) =>
+        store.put(
+          key,
+          body.pipe(
+            new Transform({
+              transform: (chunk: Buffer, _enc, cb) => cb(null, chunk),
+              flush: (cb) => {
+                void (async () => {
+                  // The partial file exists once the store has opened it for this write.
+                  for (let i = 0; i < 200 && !fs.existsSync(`${fileOf(key)}.partial`); i++)
+                    await new Promise((r) => setTimeout(r, 10));
+                  await store.delete(key);
+                })().then(() => cb(), cb);
+              },
+            }),
+          ),
+        ),
+    };
+    expect(await fetchMedia({ ...deps(), store: racing }, rowId)).toBe('missing');
+    expect(fs.existsSync(fileOf(reserved))).toBe(false);
+    expect(fs.existsSync(`${fileOf(reserved)}.partial`)).toBe(false);
   });
 
   it('a row deleted by any other path (retention) is journaled and its file swept', async () => {

@@ -87,6 +87,15 @@ export async function fetchMedia(deps: FetchMediaDeps, mediaRowId: string): Prom
     }
   }
 
+  /** Whether the row still exists and still names `key` as its file. */
+  const holdsKey = async (id: string, storageKey: string) =>
+    (await db
+      .selectFrom('media')
+      .select('id')
+      .where('id', '=', id)
+      .where('storage_key', '=', storageKey)
+      .executeTakeFirst()) !== undefined;
+
   const hash = crypto.createHash('sha256');
   let size = 0;
   let expected = announced;
@@ -117,6 +126,9 @@ export async function fetchMedia(deps: FetchMediaDeps, mediaRowId: string): Prom
     if (stored.status === 'rejected') throw stored.reason;
   } catch (err) {
     await deps.store.delete(key);
+    // Erased (or swept) while downloading: the deletion of the reserved name may have removed the partial file
+    // under the write, which is why it failed. Nothing is left to store or to retry.
+    if (!(await holdsKey(row.id, key))) return 'missing';
     if (err instanceof MediaFetchError && err.permanent)
       return drop(err.reason as MediaDropReason, key, err.status);
     if (deps.clock().getTime() - receivedAt.getTime() > MEDIA_ID_LIFETIME_MS) return drop('expired', key);
