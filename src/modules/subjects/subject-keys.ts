@@ -6,10 +6,10 @@ import type { KeyStore } from '../keys/index.js';
 /**
  * Per-subject data keys, kept wrapped in the key store (apart from the database and its backups) under `ref`,
  * the keyed HMAC of the subject id. A key is created with its subject and destroyed after it: deleting the
- * subject row records an erasure journal entry in the same transaction (a trigger), and the shred job deletes
- * the key from the key store right after the commit (woken by the journal's own trigger). Until then, and for good after, `cipher` refuses a
- * subject with a journal entry, so nothing decrypts with the key of an erased person. Unwrapped keys are
- * cached in a bounded LRU so hot subjects cost one AES unwrap, not one per field.
+ * subject row records an erasure journal entry in the same transaction (a trigger), and the shred job, woken by
+ * the journal's own trigger, deletes the key from the key store right after the commit. Until then, and for good
+ * after, `cipher` refuses a subject with a journal entry, so nothing decrypts with the key of an erased person.
+ * Unwrapped keys are cached in a bounded LRU so hot subjects cost one AES unwrap, not one per field.
  */
 export function createSubjectKeys(deps: {
   keyring: Keyring;
