@@ -41,6 +41,12 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
+  const flowsKeyUnwraps = new client.Counter({
+    name: 'flowguard_flows_key_unwraps_total',
+    help: 'RSA unwrapping of Flows request keys by where it ran (worker thread or event loop)',
+    labelNames: ['on'] as const,
+    registers: [registry],
+  });
   const forwardDeliveries = new client.Counter({
     name: 'flowguard_forward_deliveries_total',
     help: 'Pass-through deliveries to downstream URLs by outcome',
@@ -93,6 +99,7 @@ export function createMetrics() {
     webhookBatchDeliveries,
     webhookBatchSplits,
     flowsEndpointDuration,
+    flowsKeyUnwraps,
     forwardDeliveries,
     requestsOpen,
     requestsOverdue,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptFlowRequest } from '../../src/lib/crypto/flow-crypto.js';
 import { createFlowTokens } from '../../src/modules/flows/index.js';
@@ -7,6 +8,16 @@ import { createTestApp, fakePerson, storeKinds, type TestApp } from '../helpers/
 import { callFlow, issueToken, postRaw, publicKeyOf, signed } from './flows-endpoint.client.js';
 
 const ACME_SECRET = 'acme-app-secret-0123456789';
+
+/** The Flows key unwraps counted so far, by where they ran (from /metrics). */
+async function unwraps(t: TestApp): Promise<{ worker: number; event_loop: number }> {
+  const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const count = (on: string) =>
+    Number(
+      new RegExp(`^flowguard_flows_key_unwraps_total\\{on="${on}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0,
+    );
+  return { worker: count('worker'), event_loop: count('event_loop') };
+}
 
 describe.each(storeKinds())('Flows data endpoint on %s', (kind) => {
   let t: TestApp;
@@ -27,11 +38,14 @@ describe.each(storeKinds())('Flows data endpoint on %s', (kind) => {
   afterAll(async () => t?.close());
 
   it('answers the health check with an encrypted {data:{status:"active"}} as base64 text', async () => {
+    const before = await unwraps(t);
     const res = await callFlow(t, { version: '3.0', action: 'ping' });
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(/^text\/plain/);
     expect(res.raw).toMatch(/^[A-Za-z0-9+/]+=*$/);
     expect(res.answer).toEqual({ data: { status: 'active' } });
+    // A lone call unwraps its key on the event loop: handing it to a thread would only add the thread's wake-up.
+    expect(await unwraps(t)).toEqual({ worker: before.worker, event_loop: before.event_loop + 1 });
   });
 
   it('answers many calls at once, each tenant under its own key, a call under the wrong key with 421', async () => {
@@ -51,11 +65,19 @@ describe.each(storeKinds())('Flows data endpoint on %s', (kind) => {
             }),
           };
     });
+    const before = await unwraps(t);
     const results = await Promise.all(calls.map((c) => c.call));
     expect(results.map((r) => r.status)).toEqual(calls.map((c) => c.expect));
     for (const r of results.filter((x) => x.status === 200)) {
       expect(r.answer).toEqual({ data: { status: 'active' } });
     }
+    // Pings never wait for the store, so only calls arriving together show that others wait: those unwrap on
+    // the worker threads (none on a one-core machine).
+    const after = await unwraps(t);
+    const onWorkers = after.worker - before.worker;
+    expect(onWorkers + after.event_loop - before.event_loop).toBe(calls.length);
+    if (os.availableParallelism() > 1) expect(onWorkers).toBeGreaterThanOrEqual(calls.length / 2);
+    else expect(onWorkers).toBe(0);
   });
 
   it('opens the Privacy Center on PRIVACY_HOME with what is held about exactly this person', async () => {
