@@ -8,6 +8,8 @@ import {
   appendAudit,
   appendAuditMany,
   auditSubjectRef,
+  batchHoldsChainLock,
+  takeHeldAudit,
   verifyAuditChain,
   withAuditBatch,
   type AuditEvent,
@@ -256,6 +258,52 @@ describe.each(storeKinds())('audit log on %s', (kind) => {
     });
     expect((await rows(db)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 7 });
+  });
+
+  it("hands a batch's events to a statement of the caller; a checkpoint moved meanwhile fails it", async () => {
+    await append(1);
+    /** The caller's statement: here it only writes the events it was handed (a real one makes its own change). */
+    const writeWith = async (tx: Kysely<DB>) => {
+      const held = takeHeldAudit(tx);
+      if (!held) throw new Error('nothing held');
+      const r = await sql<{ seq: string | null }>`
+        with audit_rows as ${held.ctes.audit_rows}, audit_moved as ${held.ctes.audit_moved}
+        select (select seq::text from audit_moved) as seq`.execute(tx);
+      held.written(r.rows[0]?.seq);
+    };
+    const returned = await db.transaction().execute((tx) =>
+      withAuditBatch(tx, async () => {
+        // Before the batch's first append the chain is not locked: nothing can be handed over yet.
+        expect(batchHoldsChainLock(tx)).toBe(false);
+        expect(takeHeldAudit(tx)).toBeUndefined();
+        const a = await appendAuditMany(tx, t.ctx.keyring, [sampleEvent(1), sampleEvent(2)]);
+        expect(batchHoldsChainLock(tx)).toBe(true);
+        await writeWith(tx);
+        expect(takeHeldAudit(tx)).toBeUndefined();
+        const seen = await sql<{ n: string }>`select count(*)::text as n from audit_log`.execute(tx);
+        expect(seen.rows[0]!.n).toBe('3');
+        // Appended after the hand-over: links to the handed events, written when the batch ends.
+        const b = await appendAudit(tx, t.ctx.keyring, sampleEvent(3));
+        return [...a, b];
+      }),
+    );
+    expect(returned.map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect((await rows(db)).slice(1).map((r) => ({ seq: r.seq, id: r.id, hash: r.hash }))).toEqual(returned);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 4 });
+
+    // Another handle of the same transaction appends after the batch took the lock: the handed events no longer
+    // link to the checkpoint, the statement writes none of them and the transaction fails rather than fork.
+    await expect(
+      db.transaction().execute((tx) =>
+        withAuditBatch(tx, async () => {
+          await appendAudit(tx, t.ctx.keyring, sampleEvent(4));
+          await appendAudit(tx.withoutPlugins(), t.ctx.keyring, sampleEvent(5));
+          await writeWith(tx);
+        }),
+      ),
+    ).rejects.toThrow('audit: the checkpoint moved');
+    expect((await rows(db)).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 4 });
   });
 
   // On the embedded store the other transaction waits for the session itself; the outcome must be the same.

@@ -3,7 +3,15 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../../lib/crypto/index.js';
 import { withHeldWrites } from '../../lib/db/held-writes.js';
 import type { DB } from '../../lib/db/schema.js';
-import { insertRowsAndCheckpoint, lockHead, type ChainHead, type StoredAuditRow } from './audit.repo.js';
+import {
+  auditInsertCtes,
+  auditWritten,
+  insertRowsAndCheckpoint,
+  lockHead,
+  type AuditCte,
+  type ChainHead,
+  type StoredAuditRow,
+} from './audit.repo.js';
 import { GENESIS_HASH, chainHash, type ChainRecord } from './chain-hash.js';
 import { AUDIT_KEY_VERSION, auditKeyVersionOf, auditSubjectRef } from './subject-ref.js';
 import { validateAuditEvent, type AuditEvent } from './validate-event.js';
@@ -154,4 +162,47 @@ export function withAuditBatch<T>(tx: Kysely<DB>, fn: () => Promise<T>): Promise
     const last = rows[rows.length - 1]!;
     tails.set(tx, { seq: last.seq, hash: last.hash });
   });
+}
+
+/** Audit rows taken out of a batch, for the caller's own statement to insert: see takeHeldAudit. */
+export interface HeldAudit {
+  /** The bodies of the CTEs `audit_rows` and `audit_moved`, in this order, to put in the statement. */
+  ctes: { audit_rows: AuditCte; audit_moved: AuditCte };
+  /** After the statement: audit_moved's `seq` as text (null when it wrote nothing). Throws when nothing was written. */
+  written(movedTo: string | null | undefined): void;
+}
+
+/**
+ * Whether the open withAuditBatch on `tx` holds the chain's lock already (an event appended, or a head adopted):
+ * appending to it then writes nothing and takes no lock, so it may come before writes that would otherwise precede
+ * it without changing the transaction's lock order.
+ */
+export function batchHoldsChainLock(tx: Kysely<DB>): boolean {
+  const batch = batches.get(tx);
+  return batch !== undefined && (batch.locked || tails.has(tx));
+}
+
+/**
+ * Take the events the open withAuditBatch on `tx` holds, for a statement the caller makes anyway to insert as
+ * well (one round trip fewer): undefined when there is no batch, nothing held, or the chain's lock not yet taken.
+ * Events appended afterwards go on after the taken ones. The caller must report its statement's outcome with
+ * `written`; when its statement fails, so does the transaction, and the taken events go with it.
+ */
+export function takeHeldAudit(tx: Kysely<DB>): HeldAudit | undefined {
+  const batch = batches.get(tx);
+  if (!batch || !batch.locked || batch.rows.length === 0) return undefined;
+  const rows = batch.rows;
+  const last = rows[rows.length - 1]!;
+  batch.rows = [];
+  batch.head = { seq: last.seq, hash: last.hash };
+  return {
+    ctes: auditInsertCtes(rows, GENESIS_HASH),
+    written(movedTo) {
+      if (!auditWritten(rows, movedTo)) {
+        tails.delete(tx);
+        throw new Error('audit: the checkpoint moved while a batch of this transaction was pending');
+      }
+      tails.set(tx, { seq: last.seq, hash: last.hash });
+    },
+  };
 }

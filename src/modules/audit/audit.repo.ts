@@ -45,23 +45,23 @@ export async function lockHead(tx: Kysely<DB>): Promise<ChainHead | undefined> {
   return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
 }
 
+/** The body of a CTE, in its parentheses (its rows are read only by the statement around it). */
+export type AuditCte = RawBuilder<Record<string, unknown>>;
+
 /**
- * Insert the rows (consecutive, each linking to the one before) and move the checkpoint to the last, in one
- * statement, only if the checkpoint is still the first row's prev_hash (the genesis hash for an empty log).
- * False when it is not: the caller's idea of the tail is stale (a savepoint rolled back an earlier append of
- * this transaction) and nothing was written. The rows travel as one jsonb array, so the statement's text is
- * the same for any number of rows (one prepared statement).
+ * The bodies of the two CTEs that insert the rows (consecutive, each linking to the one before) and move the
+ * checkpoint to the last, only if the checkpoint is still the first row's prev_hash (the genesis hash for an
+ * empty log): `audit_rows`, then `audit_moved`, which returns the new checkpoint's `seq` (no row when nothing
+ * was written). The rows travel as one jsonb array, so the statement's text is the same for any number of rows
+ * (one prepared statement). For insertRowsAndCheckpoint's statement or another one (see auditWritten).
  */
-export async function insertRowsAndCheckpoint(
-  tx: Kysely<DB>,
+export function auditInsertCtes(
   rows: readonly StoredAuditRow[],
   genesisHash: string,
-): Promise<boolean> {
-  const first = rows[0];
-  if (!first) return true;
+): { audit_rows: AuditCte; audit_moved: AuditCte } {
   const json = JSON.stringify(rows.map((r) => ({ ...r, occurred_at: r.occurred_at.toISOString() })));
-  const r = await sql<{ seq: string }>`
-    with ins as (
+  return {
+    audit_rows: sql<Record<string, unknown>>`(
       insert into audit_log (seq, id, tenant_id, occurred_at, actor_type, actor_id, event_type, subject_ref,
                              key_version, request_id, data, prev_hash, hash)
       select r.seq, r.id, r.tenant_id, r.occurred_at, r.actor_type, r.actor_id, r.event_type, r.subject_ref,
@@ -69,14 +69,37 @@ export async function insertRowsAndCheckpoint(
       from jsonb_to_recordset(${json}::jsonb) as r(seq bigint, id uuid, tenant_id text, occurred_at timestamptz,
              actor_type text, actor_id text, event_type text, subject_ref text, key_version text, request_id uuid,
              data jsonb, prev_hash text, hash text)
-      where coalesce((select hash from audit_head where id), ${genesisHash}) = ${first.prev_hash}
-      returning seq, hash
-    )
-    insert into audit_head (id, seq, hash, updated_at)
-    select true, seq, hash, now() from ins order by seq desc limit 1
-    on conflict (id) do update set seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at
-    returning seq::text as seq`.execute(tx);
-  return r.rows.length === 1 && Number(r.rows[0]!.seq) === rows[rows.length - 1]!.seq;
+      where coalesce((select hash from audit_head where id), ${genesisHash}) = ${rows[0]?.prev_hash ?? ''}
+      returning seq, hash)`,
+    audit_moved: sql<Record<string, unknown>>`(
+      insert into audit_head (id, seq, hash, updated_at)
+      select true, seq, hash, now() from audit_rows order by seq desc limit 1
+      on conflict (id) do update set seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at
+      returning seq)`,
+  };
+}
+
+/** Whether auditInsertCtes wrote all of `rows`: `movedTo` is audit_moved's seq (as text), if any. */
+export function auditWritten(rows: readonly StoredAuditRow[], movedTo: string | null | undefined): boolean {
+  return movedTo != null && Number(movedTo) === rows[rows.length - 1]?.seq;
+}
+
+/**
+ * Insert the rows and move the checkpoint (auditInsertCtes) in a statement of their own. False when the
+ * checkpoint is not the first row's prev_hash: the caller's idea of the tail is stale (a savepoint rolled back an
+ * earlier append of this transaction) and nothing was written.
+ */
+export async function insertRowsAndCheckpoint(
+  tx: Kysely<DB>,
+  rows: readonly StoredAuditRow[],
+  genesisHash: string,
+): Promise<boolean> {
+  if (rows.length === 0) return true;
+  const cte = auditInsertCtes(rows, genesisHash);
+  const r = await sql<{ seq: string }>`
+    with audit_rows as ${cte.audit_rows}, audit_moved as ${cte.audit_moved}
+    select seq::text as seq from audit_moved`.execute(tx);
+  return r.rows.length === 1 && auditWritten(rows, r.rows[0]!.seq);
 }
 
 export async function readHead(db: Kysely<DB>): Promise<ChainHead | undefined> {

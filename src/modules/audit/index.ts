@@ -2,6 +2,9 @@ export {
   adoptLockedHead,
   appendAudit,
   appendAuditMany,
+  batchHoldsChainLock,
+  takeHeldAudit,
+  type HeldAudit,
   withAuditBatch,
   type AppendedAuditEvent,
 } from './append-audit.js';

@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Kysely, type QueryCreator, type Selectable } from 'kysely';
 import type { DB, PrivacyRequestStatus, PrivacyRequestType } from '../../lib/db/schema.js';
 import { counterBump, type CounterName } from '../compliance/counters.js';
-import { headForUpdate } from '../audit/index.js';
+import { headForUpdate, type HeldAudit } from '../audit/index.js';
 
 export type PrivacyRequestRow = Selectable<DB['privacy_requests']>;
 export type RequestTaskRow = Selectable<DB['request_tasks']>;
@@ -147,8 +147,8 @@ export function createDsrRepo() {
     upsertTask: (db: Kysely<DB>, task: TaskWrite) => taskUpsert(db, task).execute(),
 
     /**
-     * `update` of a request that is ending, with in the same statement the task write that ends it and the
-     * notification row to the person, when there are (one round trip for the three).
+     * `update` of a request that is ending, with in the same statement the task write that ends it, the
+     * notification row to the person and the audit events held for it, when there are (one round trip for all).
      */
     finish: async (
       db: Kysely<DB>,
@@ -157,10 +157,11 @@ export function createDsrRepo() {
       with_: {
         task?: TaskWrite | undefined;
         notification?: Insertable<DB['outbound_notifications']> | undefined;
+        audit?: HeldAudit | undefined;
       },
     ) => {
-      const { task, notification } = with_;
-      // The CTEs only write: nothing reads them, so their names are kept out of the statement's types.
+      const { task, notification, audit } = with_;
+      // The CTEs only write: nothing but the audit check reads them, so their names are kept out of the types.
       let qc: QueryCreator<DB> = db;
       if (task)
         qc = qc.with('task_written', (q) =>
@@ -170,11 +171,23 @@ export function createDsrRepo() {
         qc = qc.with('notification_written', (q) =>
           q.insertInto('outbound_notifications').values(notification).returning('id'),
         ) as unknown as QueryCreator<DB>;
-      await qc
+      if (audit) {
+        qc = qc
+          .with('audit_rows', () => audit.ctes.audit_rows)
+          .with('audit_moved', () => audit.ctes.audit_moved) as unknown as QueryCreator<DB>;
+      }
+      const update = qc
         .updateTable('privacy_requests')
         .set({ ...patch, updated_at: new Date() })
-        .where('id', '=', id)
-        .execute();
+        .where('id', '=', id);
+      if (!audit) {
+        await update.execute();
+        return;
+      }
+      const row = await update
+        .returning(sql<string | null>`(select seq::text from audit_moved)`.as('audit_seq'))
+        .executeTakeFirst();
+      audit.written(row?.audit_seq);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, PrivacyRequestStatus } from '../../lib/db/schema.js';
+import { batchHoldsChainLock, takeHeldAudit, type AuditEvent } from '../audit/index.js';
 import { createDsrRepo, type PrivacyRequestRow, type RequestTaskRow, type TaskWrite } from './dsr.repo.js';
 import type { DsrDeps } from './dsr.types.js';
 import { notificationRow } from './notify.js';
@@ -70,20 +71,7 @@ export async function finishIfDone(
         ...(request.type === 'access' && publicUrl ? accessReadyParams(publicUrl, now) : {}),
       },
     });
-  await repo.finish(
-    tx,
-    requestId,
-    {
-      status,
-      completed_at: now,
-      // A failed request keeps its sealed identities: replaying its dead-lettered tasks needs them.
-      identities: status === 'completed' ? null : request.identities,
-      error_code: dead.length ? 'SYSTEMS_DEAD' : null,
-      result: JSON.stringify({ systems: tasks.length, dead: dead.length, totals }),
-    },
-    { task: known?.write, notification },
-  );
-  await deps.audit(tx, {
+  const event: AuditEvent = {
     tenantId: request.tenant_id,
     actor: { type: 'system' },
     subject: { subjectRef: request.subject_ref },
@@ -101,6 +89,25 @@ export async function finishIfDone(
           type: 'request.failed' as const,
           data: { reason: 'dead_lettered' as const, failed_systems: dead.length },
         }),
-  });
+  };
+  // When the operation's audit batch holds the chain's lock already, the event is chained now (no statement, no
+  // lock) and the batch's events are inserted by the finishing statement; otherwise the event is appended after
+  // it, so the chain's lock is still taken after the task and request writes.
+  const auditFirst = batchHoldsChainLock(tx);
+  if (auditFirst) await deps.audit(tx, event);
+  await repo.finish(
+    tx,
+    requestId,
+    {
+      status,
+      completed_at: now,
+      // A failed request keeps its sealed identities: replaying its dead-lettered tasks needs them.
+      identities: status === 'completed' ? null : request.identities,
+      error_code: dead.length ? 'SYSTEMS_DEAD' : null,
+      result: JSON.stringify({ systems: tasks.length, dead: dead.length, totals }),
+    },
+    { task: known?.write, notification, audit: auditFirst ? takeHeldAudit(tx) : undefined },
+  );
+  if (!auditFirst) await deps.audit(tx, event);
   return status;
 }
