@@ -164,6 +164,47 @@ describe.each(storeKinds())('Flows data endpoint on %s', (kind) => {
     expect(t.logs.text()).not.toContain(p.waId);
   });
 
+  it("opens the Privacy Center for many people at once, each on their own record and nobody else's", async () => {
+    // Calls arriving together read their tokens with one statement (flow-tokens.ts): each must still get only its own.
+    const tenant = await t.ctx.tenants.getDefault();
+    const people = await Promise.all(
+      Array.from({ length: 12 }, async (_, n) => {
+        const issued = await issueToken(t, { kind: 'phone', value: fakePerson().e164 });
+        if (n > 0) {
+          await t.ctx.database.db
+            .insertInto('messages')
+            .values(
+              Array.from({ length: n }, (_, i) => ({
+                id: crypto.randomUUID(),
+                tenant_id: tenant.id,
+                subject_id: issued.subjectId,
+                event_key: `test-${crypto.randomUUID()}-${i}`,
+                direction: 'inbound',
+                type: 'text',
+                sent_at: new Date(),
+                content: null,
+              })),
+            )
+            .execute();
+        }
+        return { token: issued.token, messages: n };
+      }),
+    );
+    const acme = await issueToken(t, { kind: 'phone', value: fakePerson().e164 }, { tenantId: 'acme' });
+    const init = (flow_token: string) => callFlow(t, { version: '3.0', action: 'INIT', flow_token });
+    const [answers, foreign, unknown, again] = await Promise.all([
+      Promise.all(people.map((p) => init(p.token))),
+      init(acme.token),
+      init(crypto.randomBytes(32).toString('base64url')),
+      init(people[5]!.token),
+    ]);
+    expect(answers.map((a) => [a.status, (a.answer?.data as { messages?: number })?.messages])).toEqual(
+      people.map((p) => [200, p.messages]),
+    );
+    expect(again.answer).toMatchObject({ screen: 'PRIVACY_HOME', data: { messages: 5 } });
+    expect([foreign.status, unknown.status]).toEqual([427, 427]);
+  });
+
   it('answers an unknown screen or action with an encrypted snackbar, never a 5xx', async () => {
     const { token } = await issueToken(t, { kind: 'phone', value: fakePerson().e164 });
     const exchange = await callFlow(t, {

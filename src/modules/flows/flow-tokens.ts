@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { createBatchedLookup, type BatchedLookup } from '../../lib/batched-lookup.js';
 import { hashToken, randomToken } from '../../lib/crypto/index.js';
 import type { DB } from '../../lib/db/schema.js';
 import { AppError } from '../../lib/errors.js';
@@ -50,6 +51,35 @@ interface TokenRow {
   purpose: string;
   expires_at: Date | string;
   used_at: Date | string | null;
+}
+
+type SummaryRow = TokenRow & SubjectSummaryColumns & { tenant_id: string; token_hash: string };
+
+/** The token with its subject's summary, in one statement (see verifyWithSummary). */
+async function readSummaries(db: Kysely<DB>, hashes: string[]): Promise<SummaryRow[]> {
+  const result = await sql<SummaryRow>`
+    select t.id, t.tenant_id, t.token_hash, t.subject_id, t.purpose, t.expires_at, t.used_at,
+      ${summaryColumns(sql.ref<string>('t.subject_id'))}
+    from flow_tokens t
+    where t.token_hash = any(${hashes}::text[])
+  `.execute(db);
+  return result.rows;
+}
+
+/** One batched reader per database handle: the calls of every request share it. */
+const summaryReaders = new WeakMap<Kysely<DB>, BatchedLookup<string, SummaryRow>>();
+
+function summaryReader(db: Kysely<DB>): BatchedLookup<string, SummaryRow> {
+  let reader = summaryReaders.get(db);
+  if (!reader) {
+    reader = createBatchedLookup<string, SummaryRow>({
+      id: (hash) => hash,
+      maxKeys: 128,
+      load: async (hashes) => new Map((await readSummaries(db, hashes)).map((r) => [r.token_hash, r])),
+    });
+    summaryReaders.set(db, reader);
+  }
+  return reader;
 }
 
 export interface FlowTokenDeps {
@@ -131,16 +161,15 @@ export function createFlowTokens(deps: FlowTokenDeps) {
      * INIT and BACK, whose screen shows it). The counts are those of the subject the token is bound to; for a
      * token that turns out used or expired they are read but never returned. (Plain scalar subqueries: a
      * lateral join that skipped them for used tokens costs PostgreSQL more to plan than they cost to run.)
+     * Calls made in the same turn of the event loop share that statement (batched-lookup.ts); each gets only
+     * its own token's row, and only when the token is its tenant's.
      */
     async verifyWithSummary(tenantId: string, token: unknown): Promise<VerifiedFlowTokenWithSummary> {
       const hash = lookupHash(token);
-      const result = await sql<TokenRow & SubjectSummaryColumns>`
-        select t.id, t.subject_id, t.purpose, t.expires_at, t.used_at,
-          ${summaryColumns(sql.ref<string>('t.subject_id'))}
-        from flow_tokens t
-        where t.token_hash = ${hash} and t.tenant_id = ${tenantId}
-      `.execute(deps.db);
-      const row = result.rows[0];
+      const found = deps.db.isTransaction
+        ? (await readSummaries(deps.db, [hash]))[0]
+        : await summaryReader(deps.db).get(hash);
+      const row = found?.tenant_id === tenantId ? found : undefined;
       return { ...check(row), summary: toSubjectSummary(row) };
     },
 
