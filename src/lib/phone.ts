@@ -11,9 +11,35 @@ export function isBsuid(value: string): boolean {
   return BSUID.test(value);
 }
 
+/** The answers toE164 gave inside the current withPhoneMemo (none outside one). */
+let memo: Map<string, string | undefined> | undefined;
+
+/**
+ * Run `fn` (synchronous) with toE164 answering each distinct input once: one webhook delivery names the same
+ * person in its contact card, each of their messages and statuses, and libphonenumber is a sizeable share of
+ * parsing it. Nothing is kept after `fn` returns.
+ */
+export function withPhoneMemo<T>(fn: () => T): T {
+  if (memo) return fn();
+  memo = new Map();
+  try {
+    return fn();
+  } finally {
+    memo = undefined;
+  }
+}
+
 /** Normalise a phone number (wa_id digits, +E.164, or formatted) to E.164; undefined when it is not one. */
 export function toE164(raw: string): string | undefined {
   if (typeof raw !== 'string' || raw.length > 32) return undefined;
+  if (!memo) return normalise(raw);
+  if (memo.has(raw)) return memo.get(raw);
+  const e164 = normalise(raw);
+  memo.set(raw, e164);
+  return e164;
+}
+
+function normalise(raw: string): string | undefined {
   const trimmed = raw.trim();
   const digits = trimmed.replace(/[\s().-]/g, '');
   if (!/^\+?\d{6,15}$/.test(digits)) return undefined;

@@ -1,3 +1,4 @@
+import { withPhoneMemo } from '../../lib/phone.js';
 import { Collector, compact, isRecord, type ChangeCtx } from './parse-collector.js';
 import { parseMessage } from './parse-message.js';
 import { parseStatus } from './parse-status.js';
@@ -63,6 +64,10 @@ export interface ParseOptions {
 }
 
 export function parseWebhook(body: unknown, opts: ParseOptions = {}): ParsedWebhook {
+  return withPhoneMemo(() => parseEnvelope(body, opts));
+}
+
+function parseEnvelope(body: unknown, opts: ParseOptions): ParsedWebhook {
   const out = new Collector(opts.withSource ?? false);
   let isEnvelope = false;
   try {
