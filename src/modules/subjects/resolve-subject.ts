@@ -147,7 +147,8 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
       foundOf[n]!.length === 0 ? [{ n, id: crypto.randomUUID() }] : [],
     );
     if (fresh.length > 0) {
-      const ciphers = await deps.keys.createMany(
+      // The keys' write to the key store runs beside this transaction's insert; both end before the commit.
+      const { ciphers, stored } = deps.keys.createMany(
         tenantId,
         fresh.map((f) => f.id),
       );
@@ -179,7 +180,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
               })`,
           ),
         )}`;
-      await (
+      const insert =
         rows.length === 0
           ? insertSubjects
           : sql`with s as (${insertSubjects})
@@ -190,8 +191,8 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
                   sql`(${r.id}, ${r.tenant_id}, ${r.subject_id}, ${r.kind}, ${r.blind_index}, ${r.blind_index_version}, ${r.value})`,
               ),
             )}
-            on conflict (tenant_id, kind, blind_index) do nothing`
-      ).execute(db);
+            on conflict (tenant_id, kind, blind_index) do nothing`;
+      await Promise.all([stored, insert.execute(db)]);
     }
 
     const known = [...new Set(foundOf.flatMap((f) => (f.length > 0 ? [f[0]!.subject_id] : [])))];

@@ -75,25 +75,34 @@ export function createSubjectKeys(deps: {
     /** The key store reference of a subject (keyed HMAC of its id); the erasure journal uses it too. */
     ref: refOf,
     /**
-     * Create data keys for new subjects, written to the key store in one durable write before the caller's
-     * transaction commits (a rollback leaves unused keys, never a subject without one).
+     * Create data keys for new subjects: their ciphers at once, and `stored`, the one durable write of the keys
+     * to the key store, for the caller to await before its transaction commits (alongside its own writes, which
+     * need not wait for it: a rollback leaves unused keys, never a subject without one). A failed write fails
+     * `stored`, and only the caller that awaits it sees the error.
      */
-    async createMany(tenantId: string, subjectIds: readonly string[]): Promise<Map<string, FieldCipher>> {
+    createMany(
+      tenantId: string,
+      subjectIds: readonly string[],
+    ): { ciphers: Map<string, FieldCipher>; stored: Promise<void> } {
       const made = subjectIds.map((subjectId) => ({ subjectId, ref: refOf(subjectId), key: newDataKey() }));
-      await deps.keyStore.putMany(
-        made.map(({ ref, key }) => ({
-          ref,
-          tenantId,
-          wrapped: deps.keyring.wrapDataKey(key, ref),
-          masterVersion: deps.keyring.masterVersion,
-        })),
-      );
-      const out = new Map<string, FieldCipher>();
-      for (const { subjectId, key } of made) {
-        remember(subjectId, key);
-        out.set(subjectId, createFieldCipher(key));
-      }
-      return out;
+      const stored = deps.keyStore
+        .putMany(
+          made.map(({ ref, key }) => ({
+            ref,
+            tenantId,
+            wrapped: deps.keyring.wrapDataKey(key, ref),
+            masterVersion: deps.keyring.masterVersion,
+          })),
+        )
+        .then(() => {
+          for (const { subjectId, key } of made) remember(subjectId, key);
+        });
+      // The caller may fail before it awaits `stored` (its transaction then rolls back): not an unhandled error.
+      stored.catch(() => undefined);
+      return {
+        ciphers: new Map(made.map(({ subjectId, key }) => [subjectId, createFieldCipher(key)])),
+        stored,
+      };
     },
     /** The cipher for an existing subject; undefined when its key is gone or it has been erased. */
     async cipher(db: Kysely<DB>, subjectId: string): Promise<FieldCipher | undefined> {
