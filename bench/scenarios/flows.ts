@@ -173,7 +173,7 @@ export const flowsScenario: Scenario = {
       goals,
       notes: [
         "Closed loop (autocannon, keep-alive): each connection sends its next call when the previous one is answered. Every call is a fresh RSA-OAEP + AES-GCM envelope, signed with X-Hub-Signature-256; INIT uses 32 valid flow tokens in turn and reads the person's summary from the store.",
-        'The limit is one core; the server is one Node process on one core, while the load generator and (for PostgreSQL) the database share the second core of this 2-core machine.',
+        "The limit is one core's worth of RSA. The server is one Node process: its event loop unwraps a lone call's key itself and hands those of calls arriving together to its RSA thread, and INIT calls arriving together read their tokens with one statement. The event loop, the RSA thread, the load generator and (for PostgreSQL) the database share the cores of this machine.",
         ...profileLines,
       ],
     };
