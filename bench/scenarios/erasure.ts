@@ -146,9 +146,10 @@ export const erasureScenario: Scenario = {
           const library: RunMetrics[] = [];
           const floor: RunMetrics[] = [];
           for (let r = 0; r < runs; r++) {
-            const block = (list: Target[]) => list.slice(r * per, (r + 1) * per);
-            const viaLib = () => sequentialRun(per, (i) => viaLibraryOnce(block(viaLibrary)[i]!));
-            const viaRaw = () => sequentialRun(per, (i) => viaSqlOnce(block(viaSql)[i]!));
+            const lib = viaLibrary.slice(r * per, (r + 1) * per);
+            const raw = viaSql.slice(r * per, (r + 1) * per);
+            const viaLib = () => sequentialRun(per, (i) => viaLibraryOnce(lib[i]!));
+            const viaRaw = () => sequentialRun(per, (i) => viaSqlOnce(raw[i]!));
             if (r % 2 === 0) {
               library.push(await viaLib());
               floor.push(await viaRaw());
