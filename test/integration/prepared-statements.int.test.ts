@@ -1,7 +1,16 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/lib/db/database.js';
-import { createPgDatabase, hasService } from '../helpers/test-app.js';
+import { planEachCall } from '../../src/lib/db/prepared-statements.js';
+import { createSubjectResolver } from '../../src/modules/subjects/index.js';
+import { findSubjectWithIdentities } from '../../src/modules/dsr/subject-identities.js';
+import {
+  createPgDatabase,
+  createTestApp,
+  fakePerson,
+  hasService,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 /**
  * On PostgreSQL, statements run again and again are named (prepared once per connection, planned from a
@@ -77,5 +86,70 @@ describe.runIf(hasService('postgres'))('prepared statements on PostgreSQL', () =
   it('names nothing when turned off', async () => {
     for (let i = 0; i < 5; i++) await labelOf(plain, 1);
     expect(await prepared(plain)).toEqual([]);
+  });
+
+  it('never names a statement that ends with planEachCall, and answers it the same', async () => {
+    const before = await prepared(database);
+    const labels = [];
+    for (const id of [1, 2, 3, 1, 2, 3]) {
+      const rows = await database.db
+        .selectFrom('items' as never)
+        .select('label' as never)
+        .where('id' as never, '=', id as never)
+        .where('label' as never, 'is not', null)
+        .modifyEnd(planEachCall)
+        .execute();
+      labels.push((rows as { label: string }[])[0]?.label);
+    }
+    expect(labels).toEqual(['one', 'two', 'three', 'one', 'two', 'three']);
+    expect(await prepared(database)).toEqual(before);
+  });
+});
+
+/**
+ * A named statement keeps the generic plan PostgreSQL chose the first times it ran: for a lookup by blind index
+ * run while identities was nearly empty, a scan of the tenant's every identity. The lookups by identity are
+ * planned on every call; the resolver's other statements are still named.
+ */
+describe.runIf(hasService('postgres'))('lookups by identity on PostgreSQL', () => {
+  let t: TestApp;
+  let single: Database;
+  beforeAll(async () => {
+    t = await createTestApp('postgres');
+    single = await openDatabase({ databaseUrl: t.databaseUrl!, dataDir: '', poolSize: 1 });
+  });
+  afterAll(async () => {
+    await single?.close();
+    await t?.close();
+  });
+
+  it('are planned on every call, however often they run', async () => {
+    const tenant = await t.ctx.tenants.getDefault();
+    const resolver = createSubjectResolver({ keyring: t.ctx.keyring, keys: t.ctx.subjectKeys });
+    const people = Array.from({ length: 6 }, () => fakePerson());
+    for (const round of [0, 1]) {
+      for (const p of people) {
+        const phone = { kind: 'phone' as const, value: p.e164 };
+        const made = await single.db
+          .transaction()
+          .execute((tx) => resolver.findOrCreate(tx, tenant.id, [phone], { profileName: p.name }));
+        expect(made.created).toBe(round === 0);
+        expect(await resolver.find(single.db, tenant.id, [phone])).toBe(made.id);
+        const found = await findSubjectWithIdentities(
+          single.db,
+          { subjects: resolver, subjectKeys: t.ctx.subjectKeys },
+          tenant.id,
+          phone,
+        );
+        expect(found).toEqual({ subjectId: made.id, identities: [phone] });
+      }
+    }
+    const names = (
+      await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(single.db)
+    ).rows.map((r) => r.statement);
+    // The mechanism is on: the resolver's statements run this often are named...
+    expect(names.some((s) => s.startsWith('select pg_advisory_xact_lock'))).toBe(true);
+    // ...but none of those that look an identity up by its blind index.
+    expect(names.filter((s) => /blind_index = any/.test(s) && /from "identities"/.test(s))).toEqual([]);
   });
 });

@@ -1,6 +1,14 @@
 import crypto from 'node:crypto';
-import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import { sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+
+const PLAN_EACH_CALL = '/* plan each call */';
+
+/**
+ * Ends a statement that PostgreSQL must plan on every call (never named): `.modifyEnd(planEachCall)` on a query
+ * builder, or at the end of a `sql` text.
+ */
+export const planEachCall = sql.raw(PLAN_EACH_CALL);
 
 /**
  * Server-side prepared statements for the statements flowguard runs again and again. PostgreSQL parses and
@@ -12,6 +20,12 @@ import type pg from 'pg';
  * `after` times (one-off statements stay unnamed), up to `max` names per process (each connection keeps what
  * it has parsed, so the server-side cost is bounded too). The name is a hash of the text, the same on every
  * connection and instance. Statements without parameters (BEGIN, COMMIT, DDL) are never named.
+ *
+ * A named statement's cached generic plan is chosen once, from the table sizes and statistics of that moment,
+ * and kept for the life of the connection until the table is analyzed. A lookup first run while its table was
+ * nearly empty can keep a plan that reads the whole table (a bitmap scan on the tenant alone, the blind index
+ * left to a filter) long after the table has grown. Statements whose plan must follow the table end with
+ * `planEachCall` and are never named: PostgreSQL plans them on every call, for that call's values.
  *
  * A migration that changes a table's columns makes PostgreSQL refuse a prepared `select *` over it ("cached
  * plan must not change result type"); that statement fails once and its text is never named again. Behind a
@@ -27,7 +41,8 @@ export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: numbe
   function nameOf(text: string, values: readonly unknown[]): string | undefined {
     const entry = seen.get(text);
     if (typeof entry === 'string') return entry;
-    if (entry === false || values.length === 0 || named >= max) return undefined;
+    if (entry === false || values.length === 0 || named >= max || text.endsWith(PLAN_EACH_CALL))
+      return undefined;
     const count = (entry ?? 0) + 1;
     if (count < after) {
       // Bound the counting too: a flood of distinct one-off texts must not grow the map without end.

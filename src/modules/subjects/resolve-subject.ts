@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { FieldCipher, Keyring } from '../../lib/crypto/index.js';
+import { planEachCall } from '../../lib/db/prepared-statements.js';
 import type { DB } from '../../lib/db/schema.js';
 import type { Identity } from '../../lib/phone.js';
 import type { SubjectKeys } from './subject-keys.js';
@@ -33,7 +34,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         .selectFrom('identities')
         .where('tenant_id', '=', tenantId)
         // The kind makes the lookup an index scan on unique (tenant_id, kind, blind_index) rather than a scan of
-        // every identity of the tenant. `= any(array)`: one statement text whatever the count (one prepared one).
+        // every identity of the tenant. `= any(array)`: one statement text whatever the count.
         .where(sql<boolean>`kind = any(${[...new Set(kinds)]}::text[])`)
         .where(sql<boolean>`blind_index = any(${indexes}::text[])`)
         .orderBy('created_at')
@@ -42,7 +43,12 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
 
   async function matchIndexes(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
     if (indexes.length === 0) return [];
-    return matching(db, tenantId, kinds, indexes).select(['subject_id', 'blind_index']).execute();
+    // Planned on every call: a generic plan cached while identities was nearly empty reads every identity of
+    // the tenant (see prepared-statements.ts).
+    return matching(db, tenantId, kinds, indexes)
+      .select(['subject_id', 'blind_index'])
+      .modifyEnd(planEachCall)
+      .execute();
   }
 
   /**
@@ -61,7 +67,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
   }
 
   async function find(db: Kysely<DB>, tenantId: string, identities: Identity[]): Promise<string | undefined> {
-    return (await owner(db, tenantId, identities).executeTakeFirst())?.subject_id;
+    return (await owner(db, tenantId, identities).modifyEnd(planEachCall).executeTakeFirst())?.subject_id;
   }
 
   /** One identity row of a subject: a blind index to find it by, the value encrypted with the subject's key. */
