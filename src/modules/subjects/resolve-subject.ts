@@ -163,7 +163,12 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         const name = people[n]!.profileName;
         const profile = name ? cipher.encrypt(name, 'subjects', 'profile_name', id) : null;
         out[n] = { id, created: true, cipher, restricted: false, storedProfileName: profile };
-        return { id, profile, indexes: indexesOf[n]! };
+        return {
+          id,
+          profile,
+          indexes: indexesOf[n]!,
+          kinds: [...new Set(people[n]!.identities.map((i) => i.kind))],
+        };
       });
       // The subjects and their identities in one statement (the identities' foreign key is checked at its end).
       const rows = fresh.flatMap(({ n, id }) => [
@@ -174,6 +179,8 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
           }),
         ).values(),
       ]);
+      // The suppression check names the kinds: a lookup on its primary key (tenant_id, kind, blind_index), not a
+      // scan of every suppression of the tenant.
       const insertSubjects = sql`insert into subjects (id, tenant_id, profile_name, marketing_opt_out)
         values ${sql.join(
           subjects.map(
@@ -181,7 +188,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
               sql`(${x.id}::uuid, ${tenantId}, ${x.profile}, ${
                 x.indexes.length > 0
                   ? sql`exists (select 1 from suppressions where tenant_id = ${tenantId}
-                    and blind_index = any(${x.indexes}::text[]))`
+                    and kind = any(${x.kinds}::text[]) and blind_index = any(${x.indexes}::text[]))`
                   : sql`false`
               })`,
           ),
