@@ -1,7 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrationStatus } from '../../src/lib/db/migrate.js';
-import { createTestApp, fakePerson, storeKinds, type TestApp } from '../helpers/test-app.js';
+import { createTestApp, fakePerson, hasService, storeKinds, type TestApp } from '../helpers/test-app.js';
 
 describe.each(storeKinds())('store on %s', (kind) => {
   let t: TestApp;
@@ -67,5 +68,41 @@ describe.each(storeKinds())('store on %s', (kind) => {
       t.ctx.database.db,
     );
     expect(Number(count.rows[0]?.n)).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(hasService('postgres'))('first contacts on PostgreSQL', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('postgres');
+  });
+  afterAll(async () => t?.close());
+
+  // Deterministic: the second contact's lookup is held on the first one's lock until the first commits, and
+  // must then see what it committed (a lookup whose snapshot was taken before the lock was granted would not).
+  it('a first contact waiting on another one’s lock finds the subject it committed', async () => {
+    const p = fakePerson();
+    const tenant = await t.ctx.tenants.getDefault();
+    const identities = [{ kind: 'phone' as const, value: p.e164 }];
+    const waiting = async () =>
+      Number(
+        (
+          await sql<{ n: string }>`select count(*)::text as n from pg_locks
+            where locktype = 'advisory' and not granted and database = (
+              select oid from pg_database where datname = current_database())`.execute(t.ctx.database.db)
+        ).rows[0]!.n,
+      );
+    let second: Promise<{ id: string; created: boolean }> | undefined;
+    const first = await t.ctx.database.db.transaction().execute(async (tx) => {
+      const made = await t.ctx.subjects.findOrCreate(tx, tenant.id, identities);
+      second = t.ctx.database.db
+        .transaction()
+        .execute((tx2) => t.ctx.subjects.findOrCreate(tx2, tenant.id, identities));
+      for (let i = 0; i < 500 && (await waiting()) === 0; i++) await delay(10);
+      expect(await waiting()).toBe(1);
+      return made;
+    });
+    expect(first.created).toBe(true);
+    expect(await second!).toMatchObject({ id: first.id, created: false });
   });
 });
