@@ -88,7 +88,7 @@ describe.runIf(hasService('postgres'))('prepared statements on PostgreSQL', () =
     expect(await prepared(plain)).toEqual([]);
   });
 
-  it('never names a statement that ends with planEachCall, and answers it the same', async () => {
+  it('never names a statement that holds planEachCall, and answers it the same', async () => {
     const before = await prepared(database);
     const labels = [];
     for (const id of [1, 2, 3, 1, 2, 3]) {

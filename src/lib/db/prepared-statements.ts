@@ -5,8 +5,8 @@ import type pg from 'pg';
 const PLAN_EACH_CALL = '/* plan each call */';
 
 /**
- * Ends a statement that PostgreSQL must plan on every call (never named): `.modifyEnd(planEachCall)` on a query
- * builder, or at the end of a `sql` text.
+ * Marks a statement that PostgreSQL must plan on every call (never named): `.modifyEnd(planEachCall)` on a query
+ * builder, or anywhere in a `sql` text. A marked query nested in another statement marks that statement too.
  */
 export const planEachCall = sql.raw(PLAN_EACH_CALL);
 
@@ -24,7 +24,7 @@ export const planEachCall = sql.raw(PLAN_EACH_CALL);
  * A named statement's cached generic plan is chosen once, from the table sizes and statistics of that moment,
  * and kept for the life of the connection until the table is analyzed. A lookup first run while its table was
  * nearly empty can keep a plan that reads the whole table (a bitmap scan on the tenant alone, the blind index
- * left to a filter) long after the table has grown. Statements whose plan must follow the table end with
+ * left to a filter) long after the table has grown. Statements whose plan must follow the table hold
  * `planEachCall` and are never named: PostgreSQL plans them on every call, for that call's values.
  *
  * A migration that changes a table's columns makes PostgreSQL refuse a prepared `select *` over it ("cached
@@ -41,7 +41,7 @@ export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: numbe
   function nameOf(text: string, values: readonly unknown[]): string | undefined {
     const entry = seen.get(text);
     if (typeof entry === 'string') return entry;
-    if (entry === false || values.length === 0 || named >= max || text.endsWith(PLAN_EACH_CALL))
+    if (entry === false || values.length === 0 || named >= max || text.includes(PLAN_EACH_CALL))
       return undefined;
     const count = (entry ?? 0) + 1;
     if (count < after) {

@@ -1,5 +1,4 @@
 import type { Kysely, OperandValueExpression } from 'kysely';
-import { planEachCall } from '../../lib/db/prepared-statements.js';
 import type { DB } from '../../lib/db/schema.js';
 import type { Identity } from '../../lib/phone.js';
 import type { SubjectKeys, SubjectResolver } from '../subjects/index.js';
@@ -11,14 +10,13 @@ type Keys = Pick<SubjectKeys, 'cipherForRowsRead'>;
  * loadSubjectIdentities reads them.
  */
 function identityRows(db: Kysely<DB>, subjectId: OperandValueExpression<DB, 'identities', 'subject_id'>) {
-  const rows = db
+  return db
     .selectFrom('identities')
     .select(['subject_id', 'id', 'kind', 'value', 'superseded_at'])
     .where('subject_id', '=', subjectId)
     .orderBy('kind', 'desc')
-    .orderBy('created_at');
-  // A nested lookup by blind index is planned on every call, as `subjects.find` is (see prepared-statements.ts).
-  return (typeof subjectId === 'string' ? rows : rows.modifyEnd(planEachCall)).execute();
+    .orderBy('created_at')
+    .execute();
 }
 
 /**

@@ -27,7 +27,11 @@ export interface ResolvedSubject {
 }
 
 export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKeys }) {
-  /** The identity rows with these blind indexes (of identities of these kinds), oldest first: a query. */
+  /**
+   * The identity rows with these blind indexes (of identities of these kinds), oldest first: a query. Planned on
+   * every call, and so is any statement it is nested in: a generic plan cached while identities was nearly
+   * empty reads every identity of the tenant (see prepared-statements.ts).
+   */
   function matching(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
     return (
       db
@@ -38,17 +42,13 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
         .where(sql<boolean>`kind = any(${[...new Set(kinds)]}::text[])`)
         .where(sql<boolean>`blind_index = any(${indexes}::text[])`)
         .orderBy('created_at')
+        .modifyEnd(planEachCall)
     );
   }
 
   async function matchIndexes(db: Kysely<DB>, tenantId: string, kinds: string[], indexes: string[]) {
     if (indexes.length === 0) return [];
-    // Planned on every call: a generic plan cached while identities was nearly empty reads every identity of
-    // the tenant (see prepared-statements.ts).
-    return matching(db, tenantId, kinds, indexes)
-      .select(['subject_id', 'blind_index'])
-      .modifyEnd(planEachCall)
-      .execute();
+    return matching(db, tenantId, kinds, indexes).select(['subject_id', 'blind_index']).execute();
   }
 
   /**
@@ -67,7 +67,7 @@ export function createSubjectResolver(deps: { keyring: Keyring; keys: SubjectKey
   }
 
   async function find(db: Kysely<DB>, tenantId: string, identities: Identity[]): Promise<string | undefined> {
-    return (await owner(db, tenantId, identities).modifyEnd(planEachCall).executeTakeFirst())?.subject_id;
+    return (await owner(db, tenantId, identities).executeTakeFirst())?.subject_id;
   }
 
   /** One identity row of a subject: a blind index to find it by, the value encrypted with the subject's key. */

@@ -53,13 +53,12 @@ export async function applyPreference(
       ...entries.keys(),
       ...input.identities.flatMap((identity) => blindIndexes(deps.keyring, tenantId, identity)),
     ]);
-    const kinds = new Set([...entries.values(), ...input.identities.map((i) => i.kind)]);
-    // The kind makes the delete a lookup on the primary key (tenant_id, kind, blind_index), not a scan of every
-    // suppression of the tenant.
+    // The kinds (every identity's is in `entries`) make the delete a lookup on the primary key
+    // (tenant_id, kind, blind_index), not a scan of every suppression of the tenant.
     await tx
       .deleteFrom('suppressions')
       .where('tenant_id', '=', tenantId)
-      .where('kind', 'in', [...kinds])
+      .where('kind', 'in', [...new Set(entries.values())])
       .where('blind_index', 'in', [...all])
       .execute();
   }
