@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/lib/db/database.js';
 import { planEachCall } from '../../src/lib/db/prepared-statements.js';
@@ -151,5 +152,109 @@ describe.runIf(hasService('postgres'))('lookups by identity on PostgreSQL', () =
     expect(names.some((s) => s.startsWith('select pg_advisory_xact_lock'))).toBe(true);
     // ...but none of those that look an identity up by its blind index.
     expect(names.filter((s) => /blind_index = any/.test(s) && /from "identities"/.test(s))).toEqual([]);
+  });
+});
+
+/**
+ * A transaction's BEGIN is held back and written with its first statement (the pool's clients pipeline): one
+ * round trip less per transaction. The statements still run inside the transaction, with its isolation level,
+ * and an empty transaction sends nothing. What the client is asked to send is recorded on the real `pg` client.
+ */
+describe.runIf(hasService('postgres'))('transactions on PostgreSQL', () => {
+  let pgdb: Awaited<ReturnType<typeof createPgDatabase>>;
+  let database: Database;
+  const sent: { text: string; answered: boolean; pipelined: boolean }[] = [];
+  const pgClient = pg.Client;
+  const original = pgClient.prototype.query;
+  beforeAll(async () => {
+    pgdb = await createPgDatabase();
+    database = await openDatabase({ databaseUrl: pgdb.url, dataDir: '', poolSize: 1 });
+    await sql`create table items (id int primary key, label text)`.execute(database.db);
+    pgClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const config = args[0] as string | { text?: string };
+      const text = typeof config === 'string' ? config : (config.text ?? '');
+      const entry = { text, answered: false, pipelined: this.pipeline };
+      sent.push(entry);
+      const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+      if (result instanceof Promise) {
+        void result.then(
+          () => (entry.answered = true),
+          () => (entry.answered = true),
+        );
+      }
+      return result;
+    } as typeof original;
+  });
+  afterAll(async () => {
+    pgClient.prototype.query = original;
+    await database?.close();
+    await pgdb?.drop();
+  });
+  const texts = () => sent.map((s) => s.text.trim().split(/\s+/).slice(0, 2).join(' ').toLowerCase());
+
+  it('sends BEGIN, the statements and COMMIT, and runs the statements in one transaction', async () => {
+    sent.length = 0;
+    const [first, second] = await database.db.transaction().execute(async (tx) => {
+      const a = await sql<{ t: Date }>`select now() as t`.execute(tx);
+      const b = await sql<{ t: Date }>`select now() as t from pg_sleep(0.02)`.execute(tx);
+      return [a.rows[0]!.t, b.rows[0]!.t];
+    });
+    expect(texts()).toEqual(['begin', 'select now()', 'select now()', 'commit']);
+    // now() is the transaction's start: the same in both statements, 20 ms apart, only inside one transaction.
+    expect(second.getTime()).toBe(first.getTime());
+  });
+
+  it('hands the first statement over before BEGIN is answered', async () => {
+    sent.length = 0;
+    let beginAnswered: boolean | undefined;
+    await database.db.transaction().execute(async (tx) => {
+      const pending = sql`select 1`.execute(tx);
+      beginAnswered = sent.find((s) => s.text === 'begin')?.answered;
+      await pending;
+    });
+    expect(beginAnswered).toBe(false);
+    // ...to a client that writes it at once rather than after BEGIN's answer.
+    expect(sent.map((s) => s.pipelined)).toEqual([true, true, true]);
+  });
+
+  it('rolls the first statement back with the transaction, and a failing first statement leaves the connection usable', async () => {
+    await expect(
+      database.db.transaction().execute(async (tx) => {
+        await sql`insert into items values (1, 'one')`.execute(tx);
+        throw new Error('abandon');
+      }),
+    ).rejects.toThrow('abandon');
+    await sql`insert into items values (2, 'two')`.execute(database.db);
+    await expect(
+      database.db.transaction().execute(async (tx) => {
+        await sql`insert into items values (2, 'again')`.execute(tx);
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    const { rows } = await sql<{ id: number }>`select id from items order by id`.execute(database.db);
+    expect(rows.map((r) => r.id)).toEqual([2]);
+  });
+
+  it('keeps the isolation level asked for', async () => {
+    const level = await database.db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .execute(async (tx) => {
+        const { rows } = await sql<{
+          level: string;
+        }>`select current_setting('transaction_isolation') as level`.execute(tx);
+        return rows[0]!.level;
+      });
+    expect(level).toBe('serializable');
+  });
+
+  it('sends nothing for a transaction that runs no statement', async () => {
+    sent.length = 0;
+    expect(await database.db.transaction().execute(async () => 'done')).toBe('done');
+    await expect(
+      database.db.transaction().execute(async () => {
+        throw new Error('nothing to undo');
+      }),
+    ).rejects.toThrow('nothing to undo');
+    expect(sent).toEqual([]);
   });
 });

@@ -69,10 +69,13 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPostgres(url: string, max: number, prepare: boolean): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'flowguard' });
+  // Pipelined clients: a transaction's BEGIN goes out with its first statement (see prepared-statements.ts).
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'flowguard', pipeline: true });
   // An idle client that loses its connection emits 'error'; the pool replaces it. Never crash on it.
   pool.on('error', () => undefined);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: prepare ? preparingPool(pool) : pool }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: preparingPool(pool, { name: prepare }) }),
+  });
   return {
     kind: 'postgres',
     db,

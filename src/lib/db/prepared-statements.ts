@@ -11,7 +11,14 @@ const PLAN_EACH_CALL = '/* plan each call */';
 export const planEachCall = sql.raw(PLAN_EACH_CALL);
 
 /**
- * Server-side prepared statements for the statements flowguard runs again and again. PostgreSQL parses and
+ * The adapter between Kysely and a `pg` pool, which saves PostgreSQL work and round trips on the hot paths.
+ *
+ * A transaction's BEGIN is held back and handed to the client together with its first statement. The pool's
+ * clients are made with `pipeline: true`, so the client writes the statement without waiting for BEGIN's answer:
+ * one round trip less per transaction. A transaction that runs no statement sends nothing at all. (A client
+ * without pipelining still sends the two one after the other, as before.)
+ *
+ * Statements flowguard runs again and again become server-side prepared statements. PostgreSQL parses and
  * plans an unnamed statement on every call; a named one is parsed once per connection and, after a few
  * executions, runs a cached generic plan. For the hot paths (a Flows INIT, a webhook, an erasure) that is most
  * of PostgreSQL's CPU per statement.
@@ -29,9 +36,13 @@ export const planEachCall = sql.raw(PLAN_EACH_CALL);
  *
  * A migration that changes a table's columns makes PostgreSQL refuse a prepared `select *` over it ("cached
  * plan must not change result type"); that statement fails once and its text is never named again. Behind a
- * pooler in transaction mode without prepared-statement support (PgBouncer before 1.21), turn this off.
+ * pooler in transaction mode without prepared-statement support (PgBouncer before 1.21), turn naming off
+ * (`name: false`).
  */
-export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: number } = {}): PostgresPool {
+export function preparingPool(
+  pool: pg.Pool,
+  opts: { after?: number; max?: number; name?: boolean } = {},
+): PostgresPool {
   const after = opts.after ?? 3;
   const max = opts.max ?? 256;
   /** Text → its name once named, or how often it has been seen until then; `false`: never name it. */
@@ -41,7 +52,13 @@ export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: numbe
   function nameOf(text: string, values: readonly unknown[]): string | undefined {
     const entry = seen.get(text);
     if (typeof entry === 'string') return entry;
-    if (entry === false || values.length === 0 || named >= max || text.includes(PLAN_EACH_CALL))
+    if (
+      opts.name === false ||
+      entry === false ||
+      values.length === 0 ||
+      named >= max ||
+      text.includes(PLAN_EACH_CALL)
+    )
       return undefined;
     const count = (entry ?? 0) + 1;
     if (count < after) {
@@ -55,24 +72,61 @@ export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: numbe
     return name;
   }
 
+  function run(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<pg.QueryResult> {
+    const name = nameOf(text, values);
+    if (!name) return client.query(text, values as unknown[]);
+    return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
+      if ((err as { code?: string }).code === '0A000') seen.set(text, false);
+      throw err;
+    });
+  }
+
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   function wrap(client: pg.PoolClient): PostgresPoolClient {
     let w = wrapped.get(client);
     if (w) return w;
+    /** The transaction's BEGIN, held back until its first statement (see above). */
+    let begin: string | undefined;
     w = {
       query: ((textOrCursor: unknown, values?: readonly unknown[]) => {
-        if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable);
+        if (typeof textOrCursor !== 'string') {
+          if (begin === undefined) return client.query(textOrCursor as pg.Submittable);
+          const held = client.query(begin);
+          begin = undefined;
+          return held.then(() => client.query(textOrCursor as pg.Submittable));
+        }
         const params = values ?? [];
-        const name = nameOf(textOrCursor, params);
-        if (!name) return client.query(textOrCursor, params as unknown[]);
-        return client
-          .query({ name, text: textOrCursor, values: params as unknown[] })
-          .catch((err: unknown) => {
-            if ((err as { code?: string }).code === '0A000') seen.set(textOrCursor, false);
+        if (params.length === 0) {
+          const command = transactionCommand(textOrCursor);
+          if (command === 'BEGIN' && begin === undefined) {
+            begin = textOrCursor;
+            return Promise.resolve(emptyResult(command));
+          }
+          if ((command === 'COMMIT' || command === 'ROLLBACK') && begin !== undefined) {
+            // A transaction that ran no statement: nothing was sent, nothing to end.
+            begin = undefined;
+            return Promise.resolve(emptyResult(command));
+          }
+        }
+        if (begin === undefined) return run(client, textOrCursor, params);
+        // BEGIN and the first statement in one round trip (the client pipelines). Every state in which BEGIN
+        // fails (a lost connection, an aborted transaction left open) fails the statement behind it too, so the
+        // statement never runs outside the transaction; BEGIN's error is the one reported.
+        const held = client.query(begin);
+        begin = undefined;
+        const first = run(client, textOrCursor, params);
+        return held.then(
+          () => first,
+          (err: unknown) => {
+            first.catch(() => undefined);
             throw err;
-          });
+          },
+        );
       }) as unknown as PostgresPoolClient['query'],
-      release: () => client.release(),
+      release: () => {
+        begin = undefined;
+        client.release();
+      },
     };
     wrapped.set(client, w);
     return w;
@@ -82,4 +136,17 @@ export function preparingPool(pool: pg.Pool, opts: { after?: number; max?: numbe
     connect: async () => wrap(await pool.connect()),
     end: () => pool.end(),
   };
+}
+
+/** BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT (whole statements, as Kysely sends them). */
+function transactionCommand(text: string): 'BEGIN' | 'COMMIT' | 'ROLLBACK' | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'begin' || t.startsWith('begin ') || t.startsWith('start transaction')) return 'BEGIN';
+  if (t === 'commit' || t === 'end') return 'COMMIT';
+  if (t === 'rollback' || t === 'abort') return 'ROLLBACK';
+  return undefined;
+}
+
+function emptyResult(command: string): pg.QueryResult {
+  return { command, rowCount: null, rows: [], oid: 0, fields: [] };
 }
