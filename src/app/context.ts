@@ -6,6 +6,7 @@ import { createDataMap, httpCallbackUrl, type DataMap } from '../modules/connect
 import { parseFlowsPrivateKey } from '../lib/crypto/flow-crypto.js';
 import { loadOrCreateMasterKey, type Keyring } from '../lib/crypto/index.js';
 import { openDatabase, type Database } from '../lib/db/database.js';
+import { maintenanceWarnings } from '../lib/db/maintenance-settings.js';
 import { migrate } from '../lib/db/migrate.js';
 import { createAppLogger } from '../lib/logs/app-logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
@@ -75,6 +76,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   try {
     const { applied } = await migrate(database);
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    for (const warning of await maintenanceWarnings(database)) logger.warn(warning);
     keyStore = await openKeyStore(config, logger);
     const keyring = await openKeyring(keyStore, { current: masterKey, previous: config.previousMasterKeys });
     const moved = await moveLegacyKeys({ db: database.db, keyring, keyStore });
