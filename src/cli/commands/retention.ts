@@ -38,6 +38,8 @@ registerStoreCommand('retention.run', async (ctx, args) => {
       ? `retention (dry run): ${rows} rows/items past their retention; nothing deleted`
       : `retention: ${rows} rows/items deleted in ${seconds.toFixed(1)} s (${Math.round(rows / seconds)}/s)`,
   );
+  if (report.vacuumedTables > 0)
+    notes.push(`retention: vacuumed and analyzed ${report.vacuumedTables} tables of the embedded store`);
   if (report.status === 'incomplete')
     notes.push('retention: stopped at retention.maxRunMinutes; the next run carries on');
   return { exitCode: 0, output: report.categories, notes };

@@ -14,6 +14,6 @@ export async function startRetentionWorker(ctx: AppContext): Promise<void> {
   await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: 5 }, async () => {
     const report = await runRetention(ctx);
     if (report.status === 'busy') ctx.logger.info('retention sweep skipped: another sweep is running');
-    return { status: report.status, durationMs: report.durationMs };
+    return { status: report.status, durationMs: report.durationMs, vacuumedTables: report.vacuumedTables };
   });
 }

@@ -9,6 +9,7 @@ import { sweepDataMap } from './sweep-data-map.js';
 import { inactiveContactsSweep } from './sweep-inactive-contacts.js';
 import { operationalSweeps } from './sweep-operational.js';
 import { plainCategories } from './table-sweeps.js';
+import { vacuumEmbeddedStore } from './vacuum-embedded.js';
 
 export type RetentionDeps = Pick<
   AppContext,
@@ -32,6 +33,8 @@ export interface RetentionReport {
   dryRun: boolean;
   /** Per category (own store, `<system>.<collection>` of the data map, `log_files`): expired and deleted. */
   categories: Record<string, CategoryResult>;
+  /** Tables of the embedded store vacuumed after the sweep (it has no autovacuum); 0 on PostgreSQL. */
+  vacuumedTables: number;
   durationMs: number;
 }
 
@@ -67,7 +70,8 @@ const ORDER: (RetentionCategory | ExtraCategory)[] = [
 
 /**
  * One retention sweep (GDPR Art. 5(1)(e)): every category of the own store past its period, the data-map
- * systems that declare retention, and flowguard's rotated log files. Dry run: counts only, no lease needed.
+ * systems that declare retention, and flowguard's rotated log files; then, on the embedded store, a VACUUM of
+ * every table (vacuum-embedded.ts). Dry run: counts only, no lease needed.
  */
 export async function runRetention(
   deps: RetentionDeps,
@@ -78,7 +82,7 @@ export async function runRetention(
   const policy = deps.config.retention;
   const started = Date.now();
   const lease = dryRun ? undefined : await acquireRetentionLease(db);
-  if (!dryRun && !lease) return { status: 'busy', dryRun, categories: {}, durationMs: 0 };
+  if (!dryRun && !lease) return { status: 'busy', dryRun, categories: {}, vacuumedTables: 0, durationMs: 0 };
 
   const deadline = started + policy.maxRunMinutes * 60_000;
   let leaseLost = false;
@@ -147,10 +151,14 @@ export async function runRetention(
       categories.log_files = r;
       notify('log_files', r, true);
     }
+    const vacuumedTables = dryRun
+      ? 0
+      : await vacuumEmbeddedStore(deps.database, { pauseMs: policy.pauseMs, shouldStop });
     const report: RetentionReport = {
       status: shouldStop() ? 'incomplete' : 'done',
       dryRun,
       categories,
+      vacuumedTables,
       durationMs: Date.now() - started,
     };
     if (!dryRun) await recordSweep(deps, defaultTenant, report);
