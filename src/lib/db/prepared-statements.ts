@@ -90,10 +90,11 @@ export function preparingPool(
     w = {
       query: ((textOrCursor: unknown, values?: readonly unknown[]) => {
         if (typeof textOrCursor !== 'string') {
-          if (begin === undefined) return client.query(textOrCursor as pg.Submittable);
-          const held = client.query(begin);
+          // A cursor (Kysely's `.stream()`) is handed over as it is, BEGIN written first; a pipelining client
+          // refuses cursors with its own error, and flowguard streams nothing from this pool.
+          if (begin !== undefined) void client.query(begin).catch(() => undefined);
           begin = undefined;
-          return held.then(() => client.query(textOrCursor as pg.Submittable));
+          return client.query(textOrCursor as pg.Submittable);
         }
         const params = values ?? [];
         if (params.length === 0) {
@@ -138,9 +139,13 @@ export function preparingPool(
   };
 }
 
-/** BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT (whole statements, as Kysely sends them). */
+/**
+ * BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT, each alone as Kysely sends them (a text with more
+ * than one statement is none of these).
+ */
 function transactionCommand(text: string): 'BEGIN' | 'COMMIT' | 'ROLLBACK' | undefined {
   const t = text.trim().toLowerCase();
+  if (t.includes(';')) return undefined;
   if (t === 'begin' || t.startsWith('begin ') || t.startsWith('start transaction')) return 'BEGIN';
   if (t === 'commit' || t === 'end') return 'COMMIT';
   if (t === 'rollback' || t === 'abort') return 'ROLLBACK';
