@@ -16,10 +16,7 @@ export async function maintenanceWarnings(database: Pick<Database, 'kind' | 'db'
     select current_setting('autovacuum') as autovacuum, current_setting('track_counts') as track_counts`.execute(
     database.db,
   );
-  const off = [
-    rows[0]?.autovacuum === 'off' ? 'autovacuum' : undefined,
-    rows[0]?.track_counts === 'off' ? 'track_counts' : undefined,
-  ].filter((s): s is string => s !== undefined);
+  const off = (['autovacuum', 'track_counts'] as const).filter((setting) => rows[0]?.[setting] === 'off');
   if (off.length === 0) return [];
   return [
     `PostgreSQL runs with ${off.join(' and ')} off: deleted rows (erasures, retention sweeps) stay in the ` +
