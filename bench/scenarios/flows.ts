@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { decryptFlowResponse } from '../../src/lib/crypto/flow-crypto.js';
 import { flowRequest, issueFlowTokens } from '../harness/flow-calls.js';
 import { loadRun } from '../harness/load.js';
+import { cpuSeconds, postgresCpuSeconds } from '../harness/proc.js';
 import { profiledRun } from '../harness/profiled.js';
 import { benchPerson } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
@@ -57,6 +58,24 @@ async function checkOnce(baseUrl: string, action: Action, tokens: string[], publ
   if (!ok) throw new Error(`flows ${action}: unexpected answer`);
 }
 
+/**
+ * The server's CPU while nothing is asked of it (after start-up has settled): its queue workers, schedules and
+ * timers. In percent of one core, and PostgreSQL's in the same time.
+ */
+async function idleCpu(pid: number, kind: StoreKind, seconds: number) {
+  await new Promise((r) => setTimeout(r, seconds * 500));
+  const server0 = cpuSeconds(pid);
+  const pg0 = kind === 'postgres' ? postgresCpuSeconds() : 0;
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const share = (cpu: number) => round((100 * cpu) / elapsed);
+  return {
+    server: share(cpuSeconds(pid) - server0),
+    postgres: kind === 'postgres' ? share(postgresCpuSeconds() - pg0) : 0,
+  };
+}
+
 async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds: number, profile: boolean) {
   const store = await createStore(kind);
   try {
@@ -72,7 +91,12 @@ async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds:
     ctx.log(`flows/${kind}: single-core RSA-OAEP-2048 limit ${Math.round(limit)} decrypts/s`);
     const server = await startServer(store);
     const points: Point[] = [];
+    let idle: { server: number; postgres: number } | undefined;
     try {
+      idle = await idleCpu(server.pid, kind, ctx.tiny ? 0.5 : 10);
+      ctx.log(
+        `flows/${kind}: idle server ${idle.server}% of a core${kind === 'postgres' ? `, PostgreSQL ${idle.postgres}%` : ''}`,
+      );
       const amount = ctx.tiny ? 20 : 3000;
       for (const action of ['ping', 'INIT'] as const) {
         await checkOnce(server.baseUrl, action, tokens, store.publicKey);
@@ -125,7 +149,7 @@ async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds:
         );
       }
     }
-    return { points, limit, notes };
+    return { points, limit, notes, idle };
   } finally {
     await store.drop();
   }
@@ -154,6 +178,19 @@ export const flowsScenario: Scenario = {
         value: round(m.limit),
         unit: '1/s',
       });
+      if (m.idle) {
+        references.push({
+          label: `idle flowguard serve (${kind}): server CPU, % of one core`,
+          value: m.idle.server,
+          unit: '%',
+        });
+        if (kind === 'postgres')
+          references.push({
+            label: 'idle flowguard serve (postgres): PostgreSQL CPU, % of one core',
+            value: m.idle.postgres,
+            unit: '%',
+          });
+      }
       for (const p of m.points.filter((x) => x.params.connections === 32)) {
         const share = p.median.perSecond / m.limit;
         goals.push(

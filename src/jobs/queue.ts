@@ -16,6 +16,16 @@ import { createJobWaker, installJobNotifyTrigger } from './wake-on-commit.js';
  * that makes it necessary (outbox): if the transaction rolls back, the job was never sent.
  */
 
+/** A worker's options: how many jobs it takes at a time, and how often it polls when nothing woke it. */
+export interface WorkOptions {
+  batchSize?: number;
+  includeMetadata?: boolean;
+  pollingIntervalSeconds: number;
+}
+
+/** The safety-net poll of every worker on the embedded store (see `work`). */
+export const EMBEDDED_POLL_SECONDS = 30;
+
 export interface QueueOptions {
   /** Operator overrides of the catalog's retry policy and expiry, by queue name. */
   overrides?: Record<string, QueueOverride>;
@@ -49,14 +59,59 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
   const claims = createJobClaims(database, boss, logger);
   /** Jobs held by an open `batch`, by transaction handle (gone with it). */
   const batches = new WeakMap<Kysely<DB>, PgBoss.JobInsert[]>();
+
+  function work<T>(
+    name: string,
+    options: WorkOptions & { includeMetadata: true },
+    handler: (jobs: PgBoss.JobWithMetadata<T>[]) => Promise<unknown>,
+  ): Promise<string>;
+  function work<T>(
+    name: string,
+    options: WorkOptions,
+    handler: (jobs: PgBoss.Job<T>[]) => Promise<unknown>,
+  ): Promise<string>;
+  async function work<T>(
+    name: string,
+    options: WorkOptions,
+    // With includeMetadata the jobs carry their metadata; a handler of plain jobs takes those as well.
+    handler: (jobs: PgBoss.JobWithMetadata<T>[]) => Promise<unknown>,
+  ): Promise<string> {
+    const batchSize = options.batchSize ?? 1;
+    // The embedded store is one process's: every job is written here and wakes its workers when committed
+    // or due, so polling is only the safety net (and on PGlite each poll holds the event loop).
+    const pollingIntervalSeconds =
+      database.kind === 'pglite' && waker.live
+        ? Math.max(options.pollingIntervalSeconds, EMBEDDED_POLL_SECONDS)
+        : options.pollingIntervalSeconds;
+    let workerId = '';
+    workerId = await boss.work<T>(
+      name,
+      { ...options, batchSize, pollingIntervalSeconds },
+      async (jobs: PgBoss.Job<T>[]) => {
+        try {
+          return await handler(jobs as PgBoss.JobWithMetadata<T>[]);
+        } finally {
+          // A full batch: there may be more waiting. Look again at once instead of after the interval.
+          if (jobs.length >= batchSize && workerId) boss.notifyWorker(workerId);
+        }
+      },
+    );
+    waker.register(name, workerId);
+    return workerId;
+  }
+
   return {
     boss,
     /** Long jobs run under a claim, so a killed instance's jobs are retried at once (job-claims.ts). */
     claims,
-    /** Run this worker as soon as a job of its queue is committed, not at its next poll. */
-    wakeOnCommit(queue: string, workerId: string): void {
-      waker.register(queue, workerId);
-    },
+    /**
+     * Run `handler` for the jobs of a queue in this process (serve/worker), `batchSize` (default 1) at a time.
+     * The worker is woken when a job of its queue is committed or becomes due (a retry's backoff, `startAfter`),
+     * and after a full batch looks for the next one at once; `pollingIntervalSeconds` is the safety net for a
+     * wake-up lost with a connection (on the embedded store, where none can be lost, at least
+     * EMBEDDED_POLL_SECONDS). Returns the worker's id.
+     */
+    work,
     /**
      * Run `work` in this process (serve/worker) soon after rows of `table` are committed, by any process: the
      * table's wake trigger (migration 0016) notifies. Runs are coalesced; the caller's own schedule covers a

@@ -10,43 +10,75 @@ export const JOB_CHANNEL = 'flowguard_jobs';
 const SCHEMA_LOCK = 7_305_118_001;
 
 /**
- * A trigger on pg-boss' job table that NOTIFYs the queue's name for every job inserted. PostgreSQL delivers a
- * notification when the inserting transaction commits (never for a rolled-back one, once per name per
- * transaction), so a job enqueued inside a request's transaction wakes the workers exactly when it becomes
- * visible, in this process or any other sharing the database, instead of at their next poll. Installed once,
- * after pg-boss has created its schema; a DDL statement is only run when the trigger is missing.
+ * Triggers on pg-boss' job table that NOTIFY when a job becomes waiting (`created` or `retry`): inserted (pg-boss
+ * also re-inserts a failed job for its retry), or moved by an update of its state or start time. The payload is
+ * the queue's name, and for a job not due yet `<name>@<ms>`, the milliseconds from the writing transaction's
+ * start to the job's `start_after`. PostgreSQL delivers a notification when the writing transaction commits
+ * (never for a rolled-back one, once per payload per transaction), so a job enqueued inside a request's
+ * transaction wakes the workers exactly when it becomes visible, and a retry or a deferred job when it becomes
+ * due, in this process or any other sharing the database, instead of at their next poll. Installed once, after
+ * pg-boss has created its schema; DDL is only run when a trigger is missing.
  */
 export async function installJobNotifyTrigger(db: Kysely<DB>): Promise<void> {
   const present = async (tx: Kysely<DB>) =>
     (
-      await sql<{ n: number }>`select 1 as n from pg_trigger
-        where tgname = 'flowguard_job_notify' and tgrelid = 'pgboss.job'::regclass`.execute(tx)
-    ).rows.length > 0;
+      await sql<{ n: number }>`select count(*)::int as n from pg_trigger
+        where tgname in ('flowguard_job_notify', 'flowguard_job_due_notify')
+          and tgrelid = 'pgboss.job'::regclass`.execute(tx)
+    ).rows[0]?.n === 2;
   if (await present(db)) return;
   await db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK}::bigint)`.execute(tx);
     if (await present(tx)) return;
     await sql`create or replace function flowguard_job_notify() returns trigger language plpgsql as $$
       begin
-        perform pg_notify(${sql.lit(JOB_CHANNEL)}, new.name);
+        if new.state in ('created', 'retry') then
+          perform pg_notify(${sql.lit(JOB_CHANNEL)}, case
+            when new.start_after > now()
+              then new.name || '@' || ceil(extract(epoch from new.start_after - now()) * 1000)::bigint
+            else new.name end);
+        end if;
         return null;
       end;
       $$`.execute(tx);
+    await sql`drop trigger if exists flowguard_job_notify on pgboss.job`.execute(tx);
     await sql`create trigger flowguard_job_notify after insert on pgboss.job
       for each row execute function flowguard_job_notify()`.execute(tx);
+    await sql`create trigger flowguard_job_due_notify after update of state, start_after on pgboss.job
+      for each row
+      when (new.state in ('created', 'retry')
+        and (old.state is distinct from new.state or old.start_after is distinct from new.start_after))
+      execute function flowguard_job_notify()`.execute(tx);
   });
 }
 
+/** A job notification's queue and, for a job not due yet, how long until it is (see installJobNotifyTrigger). */
+export function parseJobNotification(payload: string): { name: string; dueInMs: number } {
+  const at = payload.lastIndexOf('@');
+  const ms = at > 0 ? Number(payload.slice(at + 1)) : NaN;
+  return Number.isFinite(ms) && ms > 0
+    ? { name: payload.slice(0, at), dueInMs: ms }
+    : { name: payload, dueInMs: 0 };
+}
+
 /**
- * Wakes this process' workers of a queue when a job of it is committed (see installJobNotifyTrigger), and runs
- * the work registered for a table when rows of it are committed (`table:<name>`, see migration 0016). Polling
- * and schedules stay as the safety net: a notification lost with a connection only delays the work.
+ * Wakes this process' workers of a queue when a job of it is committed or becomes due (see
+ * installJobNotifyTrigger), and runs the work registered for a table when rows of it are committed
+ * (`table:<name>`, see migration 0016). A job not due yet wakes the workers when it is: its notification sets a
+ * timer. After the listening connection was re-established, every worker is woken and every table's work run
+ * once, for what was committed while nobody listened. Polling and schedules stay as the safety net.
  */
 export function createJobWaker(logger: Logger, notify: (workerId: string) => void) {
   const workers = new Map<string, Set<string>>();
   const tables = new Map<string, ReturnType<typeof coalesced>>();
+  const due = dueTimers((name) => wake(name));
   let listening: Promise<void> | undefined;
+  let live = false;
   let stop: (() => Promise<void>) | undefined;
+  function wake(name: string): void {
+    for (const id of workers.get(name) ?? []) notify(id);
+    tables.get(name)?.run();
+  }
   return {
     register(queue: string, workerId: string): void {
       const set = workers.get(queue) ?? new Set<string>();
@@ -62,16 +94,31 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
         ),
       );
     },
+    /** Whether notifications are arriving: listening has started and not failed. */
+    get live(): boolean {
+      return live;
+    },
     /** Listen, once however many callers ask (concurrent ones wait for the same start). */
     start(database: Pick<Database, 'listen'>): Promise<void> {
+      let first = true;
       listening ??= database
-        .listen(JOB_CHANNEL, (name) => {
-          for (const id of workers.get(name) ?? []) notify(id);
-          tables.get(name)?.run();
-        })
+        .listen(
+          JOB_CHANNEL,
+          (payload) => {
+            const { name, dueInMs } = parseJobNotification(payload);
+            if (dueInMs > 0) due.at(name, dueInMs);
+            else wake(name);
+          },
+          () => {
+            // Connected again after a loss: what was committed meanwhile notified nobody.
+            if (!first) for (const name of [...workers.keys(), ...tables.keys()]) wake(name);
+            first = false;
+          },
+        )
         .then(
           (s) => {
             stop = s;
+            live = true;
           },
           (err: unknown) => logger.warn({ err }, 'job notifications unavailable: workers poll only'),
         );
@@ -82,11 +129,64 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
       const s = stop;
       stop = undefined;
       listening = undefined;
+      live = false;
+      due.clear();
       workers.clear();
       if (s) await s();
       const running = [...tables.values()];
       tables.clear();
       await Promise.all(running.map((t) => t.idle()));
+    },
+  };
+}
+
+/** Jobs not due yet whose due times are remembered per queue (later ones are left to the workers' polls). */
+const DUE_TIMES_PER_QUEUE = 1000;
+/** Wake a little after the due time, so the job is due by the database's clock too. */
+const DUE_MARGIN_MS = 25;
+
+/**
+ * `at(name, ms)` calls `fire(name)` once `ms` have passed (plus a small margin); due times closer than the
+ * margin to one already set share its timer. One timer per queue, for its earliest due time.
+ */
+function dueTimers(fire: (name: string) => void) {
+  const queues = new Map<string, { times: number[]; timer?: NodeJS.Timeout }>();
+  const arm = (name: string) => {
+    const q = queues.get(name);
+    if (!q) return;
+    if (q.timer) clearTimeout(q.timer);
+    const next = q.times[0];
+    if (next === undefined) {
+      queues.delete(name);
+      return;
+    }
+    q.timer = setTimeout(
+      () => {
+        q.timer = undefined;
+        const now = performance.now();
+        while (q.times[0] !== undefined && q.times[0] <= now + DUE_MARGIN_MS) q.times.shift();
+        fire(name);
+        arm(name);
+      },
+      Math.max(0, next - performance.now()),
+    );
+    q.timer.unref();
+  };
+  return {
+    at(name: string, ms: number): void {
+      const when = performance.now() + ms + DUE_MARGIN_MS;
+      const q = queues.get(name) ?? { times: [] };
+      queues.set(name, q);
+      if (q.times.some((t) => Math.abs(t - when) < DUE_MARGIN_MS)) return;
+      const i = q.times.findIndex((t) => t > when);
+      if (i === -1) q.times.push(when);
+      else q.times.splice(i, 0, when);
+      if (q.times.length > DUE_TIMES_PER_QUEUE) q.times.pop();
+      if (i === 0 || q.times.length === 1) arm(name);
+    },
+    clear(): void {
+      for (const q of queues.values()) if (q.timer) clearTimeout(q.timer);
+      queues.clear();
     },
   };
 }

@@ -89,7 +89,7 @@ export function testWhatsAppEnv(graphUrl?: string): Record<string, string> {
 export async function createTestApp(
   kind: StoreKind,
   env: Record<string, string | undefined> = {},
-  opts: { clock?: () => Date } = {},
+  opts: { clock?: () => Date; work?: boolean } = {},
 ): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-test-'));
   const pgdb = kind === 'postgres' ? await createPgDatabase() : undefined;
@@ -113,6 +113,7 @@ export async function createTestApp(
     logger: createLogger('debug', logs),
     loadDataDir: template,
     clock: opts.clock,
+    work: opts.work,
   });
   const app = await buildServer(ctx);
   return {

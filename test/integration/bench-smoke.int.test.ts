@@ -72,6 +72,12 @@ describe('benchmark harness at tiny sizes', () => {
     const flows = saved.scenarios.find((s) => s.id === 'flows')!;
     expect(flows.points.map((p) => p.params.connections)).toEqual([1, 8, 32, 1, 8, 32]);
     expect(flows.references[0]?.value).toBeGreaterThan(0);
+    // The server's CPU while idle, for each store (a share of one core: 0 is possible in the tiny window).
+    const idle = flows.references.filter((r) =>
+      /^idle flowguard serve \((pglite|postgres)\): server CPU/.test(r.label),
+    );
+    expect(idle.length).toBe(flows.points.length / 6);
+    for (const r of idle) expect(r.value).toBeGreaterThanOrEqual(0);
     const erasure = saved.scenarios.find((s) => s.id === 'erasure')!;
     expect(erasure.points.map((p) => p.params.via)).toEqual(['library', 'sql']);
     const retention = saved.scenarios.find((s) => s.id === 'retention')!;

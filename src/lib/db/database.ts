@@ -29,9 +29,14 @@ export interface Database {
   /**
    * LISTEN on a channel: `onNotify` gets each NOTIFY payload, delivered when the notifying transaction commits.
    * Best effort (a lost connection is re-established; notifications sent meanwhile are lost): callers must
-   * also poll. Returns the function that stops listening.
+   * also poll. `onListening` is called each time listening (re)starts, so a caller can catch up on what it may
+   * have missed. Returns the function that stops listening.
    */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListening?: () => void,
+  ): Promise<() => Promise<void>>;
   /**
    * PostgreSQL: hold the session-level advisory lock (namespace, key) on a connection of its own for as long as
    * this process lives (taken again after a lost connection): others learn the process is gone when they can
@@ -85,7 +90,7 @@ async function openPostgres(url: string, max: number, prepare: boolean): Promise
         return { rows: r.rows };
       },
     },
-    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
+    listen: (channel, onNotify, onListening) => listenPostgres(url, channel, onNotify, onListening),
     holdLock: (namespace, key) =>
       keepSession(url, 'flowguard-instance', async (c) => {
         await c.query('select pg_advisory_lock($1, $2)', [namespace, key]);
@@ -148,12 +153,14 @@ function listenPostgres(
   url: string,
   channel: string,
   onNotify: (payload: string) => void,
+  onListening?: () => void,
 ): Promise<() => Promise<void>> {
   return keepSession(url, 'flowguard-listen', async (c) => {
     c.on('notification', (n) => {
       if (n.channel === channel) onNotify(n.payload ?? '');
     });
     await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+    onListening?.();
   });
 }
 
@@ -189,8 +196,9 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
     },
     dump: () => lock.run(() => pglite.dumpDataDir('gzip')),
     // Under the session lock, so the LISTEN is not run inside another caller's open transaction.
-    listen: async (channel, onNotify) => {
+    listen: async (channel, onNotify, onListening) => {
       const stop = await lock.run(() => pglite.listen(channel, onNotify));
+      onListening?.();
       return () => (closed ? Promise.resolve() : lock.run(() => stop()));
     },
     async close() {

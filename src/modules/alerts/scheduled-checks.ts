@@ -50,10 +50,10 @@ export async function startScheduledChecks(ctx: AppContext): Promise<void> {
   const boss = ctx.queue.boss;
   await boss.schedule('deadlines.check', '*/15 * * * *', {}, { tz: 'UTC' });
   await boss.schedule('datamap.selfcheck', ctx.config.alerts.selfCheckCron, {}, { tz: 'UTC' });
-  await boss.work('deadlines.check', { pollingIntervalSeconds: 5 }, async () => {
+  await ctx.queue.work('deadlines.check', { pollingIntervalSeconds: 5 }, async () => {
     await checkDeadlines(ctx);
   });
-  await boss.work('datamap.selfcheck', { pollingIntervalSeconds: 5 }, async () => {
+  await ctx.queue.work('datamap.selfcheck', { pollingIntervalSeconds: 5 }, async () => {
     await selfCheck(ctx);
   });
 }

@@ -1,4 +1,3 @@
-import type { Job } from 'pg-boss';
 import type { AppContext } from '../../app/context.js';
 import { failJobRetryingAfter } from '../../jobs/retry-after.js';
 import { createDsrDeps } from '../dsr/index.js';
@@ -11,25 +10,18 @@ const LOOPS = 4;
 export async function startConnectorWorker(ctx: AppContext): Promise<void> {
   const deps = { ...ctx, dsr: createDsrDeps(ctx) };
   for (let i = 0; i < LOOPS; i++) {
-    let workerId = '';
-    workerId = await ctx.queue.boss.work<ConnectorTaskJob>(
+    // After a job a loop looks for the next one at once (queue.work), so a burst of tasks runs back to back.
+    await ctx.queue.work<ConnectorTaskJob>(
       'connector.run',
       { pollingIntervalSeconds: 1, batchSize: 1, includeMetadata: true },
-      async (jobs: Job<ConnectorTaskJob>[]) => {
-        // After a job, look for the next one at once instead of waiting out the polling interval: a burst of
-        // tasks then runs back to back, and an idle loop still polls only once a second.
-        setImmediate(() => workerId && ctx.queue.boss.notifyWorker(workerId));
+      async (jobs) => {
         for (const job of jobs) {
-          const meta = job as unknown as { retryCount?: number; retryLimit?: number };
           // A dead task's dead letter is queued by the runner, in the transaction that fails the request; the
           // job itself then ends normally. Retryable failures throw, and the queue backs off; when the system
           // said how long to wait (Retry-After), the next attempt also waits at least that long.
           try {
             await ctx.queue.claims.run('connector.run', job.id, () =>
-              runConnectorTask(deps, job.data, {
-                retryCount: meta.retryCount ?? 0,
-                retryLimit: meta.retryLimit ?? 0,
-              }),
+              runConnectorTask(deps, job.data, { retryCount: job.retryCount, retryLimit: job.retryLimit }),
             );
           } catch (err) {
             const wait = err instanceof RetryableError ? (err.retryAfterSeconds ?? 0) : 0;
@@ -39,6 +31,5 @@ export async function startConnectorWorker(ctx: AppContext): Promise<void> {
         }
       },
     );
-    ctx.queue.wakeOnCommit('connector.run', workerId);
   }
 }

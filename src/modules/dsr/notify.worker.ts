@@ -121,17 +121,16 @@ export async function sendNotification(
  */
 export async function startNotifyWorker(ctx: AppContext): Promise<void> {
   const graph = createGraphClient({ baseUrl: ctx.config.graphUrl });
-  const workerId = await ctx.queue.boss.work<{ notificationId: string }>(
+  await ctx.queue.work<{ notificationId: string }>(
     'notify.send',
     { pollingIntervalSeconds: 0.5, batchSize: 1 }, // one per job: a failure must not resend others
     async (jobs: Job<{ notificationId: string }>[]) => {
       for (const job of jobs) await sendNotification(ctx, graph, job.data.notificationId);
     },
   );
-  ctx.queue.wakeOnCommit('notify.send', workerId);
   const relay = () => relayNotifications(ctx.database.db, ctx.queue);
   await ctx.queue.boss.schedule(RELAY_QUEUE, '* * * * *', {}, { tz: 'UTC' });
-  await ctx.queue.boss.work(RELAY_QUEUE, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
+  await ctx.queue.work(RELAY_QUEUE, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
     await relay();
   });
   await ctx.queue.onCommitted('outbound_notifications', relay);

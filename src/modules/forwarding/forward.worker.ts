@@ -44,7 +44,7 @@ export async function handleDrainJob(
 
 export async function startForwardWorker(ctx: AppContext): Promise<void> {
   for (let i = 0; i < CONCURRENCY; i++) {
-    await ctx.queue.boss.work(
+    await ctx.queue.work(
       FORWARD_QUEUE,
       { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
       async ([job]) => (job ? handleDrainJob(ctx, job) : undefined),

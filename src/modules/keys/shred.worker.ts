@@ -9,14 +9,9 @@ import { SHRED_QUEUE, shredPendingKeys } from './shred-keys.js';
 export async function startShredWorker(ctx: AppContext): Promise<void> {
   const deps = { db: ctx.database.db, keyring: ctx.keyring, keyStore: ctx.keyStore, logger: ctx.logger };
   await ctx.queue.boss.schedule(SHRED_QUEUE, '* * * * *', {}, { tz: 'UTC' });
-  const workerId = await ctx.queue.boss.work(
-    SHRED_QUEUE,
-    { pollingIntervalSeconds: 0.5, batchSize: 1 },
-    async () => {
-      await shredPendingKeys(deps);
-    },
-  );
-  ctx.queue.wakeOnCommit(SHRED_QUEUE, workerId);
+  await ctx.queue.work(SHRED_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => {
+    await shredPendingKeys(deps);
+  });
   const request = () => ctx.queue.send(ctx.database.db, SHRED_QUEUE, {});
   await ctx.queue.onCommitted('erasure_journal', request);
   await request();

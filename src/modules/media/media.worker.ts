@@ -24,7 +24,7 @@ export async function startMediaWorkers(ctx: AppContext): Promise<void> {
     store,
     graph: createGraphMediaClient({ baseUrl: ctx.config.graphUrl }),
   };
-  await ctx.queue.boss.work(
+  await ctx.queue.work(
     MEDIA_FETCH_QUEUE,
     { pollingIntervalSeconds: 0.5, batchSize: 1 },
     async (jobs: Job<{ mediaRowId?: unknown }>[]) => {
@@ -36,7 +36,7 @@ export async function startMediaWorkers(ctx: AppContext): Promise<void> {
       }
     },
   );
-  await ctx.queue.boss.work(
+  await ctx.queue.work(
     MEDIA_DELETE_QUEUE,
     { pollingIntervalSeconds: 0.5, batchSize: 20 }, // idempotent, so a failed batch may simply run again
     async (jobs: Job<{ storageKey?: unknown }>[]) => {
@@ -44,7 +44,7 @@ export async function startMediaWorkers(ctx: AppContext): Promise<void> {
     },
   );
   await ctx.queue.boss.schedule(MEDIA_SWEEP_QUEUE, '*/5 * * * *', {}, { tz: 'UTC' });
-  await ctx.queue.boss.work(MEDIA_SWEEP_QUEUE, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
+  await ctx.queue.work(MEDIA_SWEEP_QUEUE, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
     const handled = await sweepMediaDeletions(deps);
     if (handled) ctx.logger.info({ objects: handled }, 'media deletion journal drained');
   });

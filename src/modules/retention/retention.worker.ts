@@ -11,7 +11,7 @@ export const RETENTION_QUEUE = 'retention.sweep';
 export async function startRetentionWorker(ctx: AppContext): Promise<void> {
   const boss = ctx.queue.boss;
   await boss.schedule(RETENTION_QUEUE, ctx.config.retention.cron, {}, { tz: 'UTC' });
-  await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: 5 }, async () => {
+  await ctx.queue.work(RETENTION_QUEUE, { pollingIntervalSeconds: 5 }, async () => {
     const report = await runRetention(ctx);
     if (report.status === 'busy') ctx.logger.info('retention sweep skipped: another sweep is running');
     return { status: report.status, durationMs: report.durationMs, vacuumedTables: report.vacuumedTables };
