@@ -23,8 +23,8 @@ export interface WorkOptions {
   pollingIntervalSeconds: number;
 }
 
-/** The safety-net poll of every worker on the embedded store (see `work`). */
-export const EMBEDDED_POLL_SECONDS = 30;
+/** How often a worker polls while its jobs' notifications arrive (see `work`): the safety net only. */
+export const SAFETY_POLL_SECONDS = 30;
 
 export interface QueueOptions {
   /** Operator overrides of the catalog's retry policy and expiry, by queue name. */
@@ -77,12 +77,9 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
     handler: (jobs: PgBoss.JobWithMetadata<T>[]) => Promise<unknown>,
   ): Promise<string> {
     const batchSize = options.batchSize ?? 1;
-    // The embedded store is one process's: every job is written here and wakes its workers when committed
-    // or due, so polling is only the safety net (and on PGlite each poll holds the event loop).
-    const pollingIntervalSeconds =
-      database.kind === 'pglite' && waker.live
-        ? Math.max(options.pollingIntervalSeconds, EMBEDDED_POLL_SECONDS)
-        : options.pollingIntervalSeconds;
+    // The worker's own poll is the safety net; its interval applies through the waker while notifications
+    // do not arrive.
+    const pollingIntervalSeconds = Math.max(options.pollingIntervalSeconds, SAFETY_POLL_SECONDS);
     let workerId = '';
     workerId = await boss.work<T>(
       name,
@@ -96,7 +93,7 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
         }
       },
     );
-    waker.register(name, workerId);
+    waker.register(name, workerId, options.pollingIntervalSeconds * 1000);
     return workerId;
   }
 
@@ -107,11 +104,14 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
     /**
      * Run `handler` for the jobs of a queue in this process (serve/worker), `batchSize` (default 1) at a time.
      * The worker is woken when a job of its queue is committed or becomes due (a retry's backoff, `startAfter`),
-     * and after a full batch looks for the next one at once; `pollingIntervalSeconds` is the safety net for a
-     * wake-up lost with a connection (on the embedded store, where none can be lost, at least
-     * EMBEDDED_POLL_SECONDS). Returns the worker's id.
+     * and after a full batch looks for the next one at once. It polls every `pollingIntervalSeconds` only while
+     * notifications do not arrive (wake-on-commit.ts), otherwise every SAFETY_POLL_SECONDS. Returns its id.
      */
     work,
+    /** Whether job notifications are known to reach this process (else its workers poll; see `work`). */
+    get notificationsArrive(): boolean {
+      return waker.live;
+    },
     /**
      * Run `work` in this process (serve/worker) soon after rows of `table` are committed, by any process: the
      * table's wake trigger (migration 0016) notifies. Runs are coalesced; the caller's own schedule covers a

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../lib/db/database.js';
@@ -61,29 +62,97 @@ export function parseJobNotification(payload: string): { name: string; dueInMs: 
     : { name: payload, dueInMs: 0 };
 }
 
+/** How often the waker checks, with a notification of its own, that notifications reach it. */
+export const HEARTBEAT_MS = 10_000;
+/** How long a heartbeat may take to come back before notifications count as not arriving. */
+const HEARTBEAT_TIMEOUT_MS = 2_000;
+
 /**
  * Wakes this process' workers of a queue when a job of it is committed or becomes due (see
  * installJobNotifyTrigger), and runs the work registered for a table when rows of it are committed
  * (`table:<name>`, see migration 0016). A job not due yet wakes the workers when it is: its notification sets a
  * timer. After the listening connection was re-established, every worker is woken and every table's work run
- * once, for what was committed while nobody listened. Polling and schedules stay as the safety net.
+ * once, for what was committed while nobody listened.
+ *
+ * Whether notifications arrive is checked every HEARTBEAT_MS with one of its own (a pooler in transaction mode,
+ * for one, accepts LISTEN and never passes anything on). While none is known to arrive, the waker itself wakes
+ * each worker at the polling interval it was registered with: workers then run as if they polled.
  */
-export function createJobWaker(logger: Logger, notify: (workerId: string) => void) {
-  const workers = new Map<string, Set<string>>();
+export function createJobWaker(
+  logger: Logger,
+  notify: (workerId: string) => void,
+  opts: { heartbeatMs?: number } = {},
+) {
+  const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+  const workers = new Map<string, Map<string, { intervalMs: number; lastWoken: number }>>();
   const tables = new Map<string, ReturnType<typeof coalesced>>();
   const due = dueTimers((name) => wake(name));
+  const token = crypto.randomBytes(8).toString('hex');
   let listening: Promise<void> | undefined;
-  let live = false;
   let stop: (() => Promise<void>) | undefined;
+  let sent = 0;
+  let heard = 0;
+  /** Whether notifications arrive: not known yet, known to (the last heartbeat came back), known not to. */
+  let state: 'unknown' | 'live' | 'silent' = 'unknown';
+  let heartbeat: NodeJS.Timeout | undefined;
+  let fallback: NodeJS.Timeout | undefined;
   function wake(name: string): void {
-    for (const id of workers.get(name) ?? []) notify(id);
+    const now = performance.now();
+    for (const [id, w] of workers.get(name) ?? []) {
+      w.lastWoken = now;
+      notify(id);
+    }
     tables.get(name)?.run();
   }
+  /** While notifications are not known to arrive: wake each worker once its polling interval has passed. */
+  function poll(): void {
+    if (state === 'live') return;
+    const now = performance.now();
+    for (const set of workers.values())
+      for (const [id, w] of set)
+        if (now - w.lastWoken >= w.intervalMs) {
+          w.lastWoken = now;
+          notify(id);
+        }
+  }
+  function beat(database: Pick<Database, 'sql'>): void {
+    const n = ++sent;
+    database.sql.executeSql('select pg_notify($1, $2)', [JOB_CHANNEL, `heartbeat:${token}:${n}`]).then(
+      () =>
+        setTimeout(() => {
+          if (heard < n && sent === n) silent();
+        }, HEARTBEAT_TIMEOUT_MS).unref(),
+      () => silent(),
+    );
+  }
+  function silent(): void {
+    if (listening === undefined) return; // stopped meanwhile
+    if (state !== 'silent') logger.warn('job notifications are not arriving: workers poll until they do');
+    state = 'silent';
+  }
+  function onPayload(payload: string): void {
+    if (payload.startsWith('heartbeat:')) {
+      const [, from, n] = payload.split(':');
+      if (from !== token) return;
+      heard = Math.max(heard, Number(n));
+      if (state === 'silent') logger.info('job notifications arrive again: workers are woken by their jobs');
+      state = 'live';
+      return;
+    }
+    const { name, dueInMs } = parseJobNotification(payload);
+    if (dueInMs > 0) due.at(name, dueInMs);
+    else wake(name);
+  }
   return {
-    register(queue: string, workerId: string): void {
-      const set = workers.get(queue) ?? new Set<string>();
-      set.add(workerId);
+    /** Wake `workerId` for jobs of `queue`; while notifications are not arriving, every `intervalMs`. */
+    register(queue: string, workerId: string, intervalMs: number): void {
+      const set = workers.get(queue) ?? new Map<string, { intervalMs: number; lastWoken: number }>();
+      set.set(workerId, { intervalMs, lastWoken: performance.now() });
       workers.set(queue, set);
+      if (!fallback) {
+        fallback = setInterval(poll, FALLBACK_TICK_MS);
+        fallback.unref();
+      }
     },
     /** Run `work` after rows of `table` are committed: once at a time, once more for what came meanwhile. */
     onTable(table: string, work: () => Promise<unknown>): void {
@@ -94,31 +163,25 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
         ),
       );
     },
-    /** Whether notifications are arriving: listening has started and not failed. */
+    /** Whether notifications are known to arrive (the last heartbeat came back). */
     get live(): boolean {
-      return live;
+      return state === 'live';
     },
     /** Listen, once however many callers ask (concurrent ones wait for the same start). */
-    start(database: Pick<Database, 'listen'>): Promise<void> {
+    start(database: Pick<Database, 'listen' | 'sql'>): Promise<void> {
       let first = true;
       listening ??= database
-        .listen(
-          JOB_CHANNEL,
-          (payload) => {
-            const { name, dueInMs } = parseJobNotification(payload);
-            if (dueInMs > 0) due.at(name, dueInMs);
-            else wake(name);
-          },
-          () => {
-            // Connected again after a loss: what was committed meanwhile notified nobody.
-            if (!first) for (const name of [...workers.keys(), ...tables.keys()]) wake(name);
-            first = false;
-          },
-        )
+        .listen(JOB_CHANNEL, onPayload, () => {
+          // Connected again after a loss: what was committed meanwhile notified nobody.
+          if (!first) for (const name of [...workers.keys(), ...tables.keys()]) wake(name);
+          first = false;
+          beat(database);
+        })
         .then(
           (s) => {
             stop = s;
-            live = true;
+            heartbeat = setInterval(() => beat(database), heartbeatMs);
+            heartbeat.unref();
           },
           (err: unknown) => logger.warn({ err }, 'job notifications unavailable: workers poll only'),
         );
@@ -129,7 +192,11 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
       const s = stop;
       stop = undefined;
       listening = undefined;
-      live = false;
+      state = 'unknown';
+      clearInterval(heartbeat);
+      clearInterval(fallback);
+      heartbeat = undefined;
+      fallback = undefined;
       due.clear();
       workers.clear();
       if (s) await s();
@@ -139,6 +206,9 @@ export function createJobWaker(logger: Logger, notify: (workerId: string) => voi
     },
   };
 }
+
+/** How often the waker looks for workers due a poll while notifications are not arriving. */
+const FALLBACK_TICK_MS = 250;
 
 /** Jobs not due yet whose due times are remembered per queue (later ones are left to the workers' polls). */
 const DUE_TIMES_PER_QUEUE = 1000;

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueue } from '../../src/jobs/queue.js';
 import { JOB_CHANNEL } from '../../src/jobs/wake-on-commit.js';
+import type { Database } from '../../src/lib/db/database.js';
 import { createTestApp, storeKinds, type TestApp } from '../helpers/test-app.js';
 
 async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -187,5 +189,68 @@ describe.each(storeKinds().filter((k) => k === 'postgres'))('a lost listening co
     }
     expect(unheard).toBeDefined();
     await waitFor(() => hasRun(unheard!), 20_000, 'the job committed unheard');
+  });
+});
+
+/**
+ * A worker polls at its own interval only while its notifications do not arrive. Each queue here is a second
+ * queue process on the test app's store, whose statements are counted: `deliver: false` is a listening
+ * connection that never passes anything on (a pooler in transaction mode does that to LISTEN).
+ */
+describe.each(storeKinds())('worker polling on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(async () => t?.close());
+
+  async function queueCounting(deliver: boolean) {
+    const fetches = { n: 0 };
+    const real = t.ctx.database;
+    const database: Database = {
+      ...real,
+      sql: {
+        executeSql: (text, values) => {
+          if (/^\s*with next as/i.test(text)) fetches.n += 1;
+          return real.sql.executeSql(text, values);
+        },
+      },
+      listen: deliver ? real.listen : async () => async () => {},
+    };
+    const queue = createQueue(database, t.ctx.logger, { work: true });
+    await queue.start();
+    const ran: string[] = [];
+    await queue.work<{ tag: string }>('datamap.selfcheck', { pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      for (const job of jobs) ran.push(job.data.tag);
+    });
+    return { queue, fetches, ran };
+  }
+
+  it('polls only as the safety net while notifications arrive', async () => {
+    const { queue, fetches, ran } = await queueCounting(true);
+    try {
+      await waitFor(() => queue.notificationsArrive, 5_000, 'the first heartbeat');
+      const before = fetches.n;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(fetches.n - before).toBeLessThanOrEqual(1);
+      await queue.send(t.ctx.database.db, 'datamap.selfcheck', { tag: 'woken' });
+      await waitFor(() => ran.includes('woken'), 10_000, 'the job');
+    } finally {
+      await queue.stop();
+    }
+  });
+
+  it('polls at its own interval while notifications do not arrive', async () => {
+    const { queue, fetches, ran } = await queueCounting(false);
+    try {
+      const before = fetches.n;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(fetches.n - before).toBeGreaterThanOrEqual(3);
+      expect(queue.notificationsArrive).toBe(false);
+      await t.ctx.queue.send(t.ctx.database.db, 'datamap.selfcheck', { tag: 'polled' });
+      await waitFor(() => ran.includes('polled'), 10_000, 'the job');
+    } finally {
+      await queue.stop();
+    }
   });
 });
