@@ -57,23 +57,35 @@ export function resetPeakRss(pid: number): void {
   }
 }
 
-/** CPU seconds of all processes named `postgres` (the server's backends and helpers). */
-export function postgresCpuSeconds(): number {
-  let total = 0;
+/** CPU seconds used so far by each process named `postgres` (the server's backends and helpers), by pid. */
+export function postgresCpu(): Map<number, number> {
+  const byPid = new Map<number, number>();
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
-    return 0;
+    return byPid;
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(e));
+      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() === 'postgres')
+        byPid.set(Number(e), cpuSeconds(Number(e)));
     } catch {
       // gone meanwhile
     }
   }
+  return byPid;
+}
+
+/**
+ * CPU seconds PostgreSQL's processes used since `before` (a `postgresCpu()` snapshot): per process alive now,
+ * what it used since then (all of it for one started since). A process that ended meanwhile took its time
+ * with it: the figure can be low, never negative.
+ */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of postgresCpu()) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
 }
 
@@ -93,14 +105,14 @@ export function openWindow(serverPid: number | undefined): ProcWindow {
   resetPeakRss(process.pid);
   const server0 = serverPid !== undefined ? cpuSeconds(serverPid) : 0;
   const client0 = process.cpuUsage();
-  const db0 = postgresCpuSeconds();
+  const db0 = postgresCpu();
   return {
     stop() {
       const client = process.cpuUsage(client0);
       return {
         serverCpuSeconds: serverPid !== undefined ? cpuSeconds(serverPid) - server0 : 0,
         clientCpuSeconds: (client.user + client.system) / 1e6,
-        dbCpuSeconds: Math.max(0, postgresCpuSeconds() - db0),
+        dbCpuSeconds: postgresCpuSince(db0),
         serverPeakRssMb: serverPid !== undefined ? peakRssMb(serverPid) : 0,
         clientPeakRssMb: peakRssMb(process.pid),
       };

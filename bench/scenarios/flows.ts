@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { decryptFlowResponse } from '../../src/lib/crypto/flow-crypto.js';
 import { flowRequest, issueFlowTokens } from '../harness/flow-calls.js';
 import { loadRun } from '../harness/load.js';
-import { cpuSeconds, postgresCpuSeconds } from '../harness/proc.js';
+import { cpuSeconds, postgresCpu, postgresCpuSince } from '../harness/proc.js';
 import { profiledRun } from '../harness/profiled.js';
 import { benchPerson } from '../harness/people.js';
 import { makePoint } from '../harness/point.js';
@@ -65,14 +65,14 @@ async function checkOnce(baseUrl: string, action: Action, tokens: string[], publ
 async function idleCpu(pid: number, kind: StoreKind, seconds: number) {
   await new Promise((r) => setTimeout(r, seconds * 500));
   const server0 = cpuSeconds(pid);
-  const pg0 = kind === 'postgres' ? postgresCpuSeconds() : 0;
+  const pg0 = postgresCpu();
   const t0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const share = (cpu: number) => round((100 * cpu) / elapsed);
   return {
     server: share(cpuSeconds(pid) - server0),
-    postgres: kind === 'postgres' ? share(postgresCpuSeconds() - pg0) : 0,
+    postgres: kind === 'postgres' ? share(postgresCpuSince(pg0)) : 0,
   };
 }
 

@@ -23,7 +23,7 @@ export interface WorkOptions {
   pollingIntervalSeconds: number;
 }
 
-/** How often a worker polls while its jobs' notifications arrive (see `work`): the safety net only. */
+/** How often (at least; see `work`) a worker polls while its jobs' notifications arrive: the safety net. */
 export const SAFETY_POLL_SECONDS = 30;
 
 export interface QueueOptions {
@@ -78,8 +78,12 @@ export function createQueue(database: Database, logger: Logger, opts: QueueOptio
   ): Promise<string> {
     const batchSize = options.batchSize ?? 1;
     // The worker's own poll is the safety net; its interval applies through the waker while notifications
-    // do not arrive.
-    const pollingIntervalSeconds = Math.max(options.pollingIntervalSeconds, SAFETY_POLL_SECONDS);
+    // do not arrive. Spread over half as much again, so the workers started together do not all poll at once
+    // (on the embedded store a burst of fetches would hold the event loop for tens of milliseconds).
+    const pollingIntervalSeconds = Math.max(
+      options.pollingIntervalSeconds,
+      SAFETY_POLL_SECONDS * (1 + Math.random() / 2),
+    );
     let workerId = '';
     workerId = await boss.work<T>(
       name,
