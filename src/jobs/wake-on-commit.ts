@@ -54,7 +54,7 @@ export async function installJobNotifyTrigger(db: Kysely<DB>): Promise<void> {
 }
 
 /** A job notification's queue and, for a job not due yet, how long until it is (see installJobNotifyTrigger). */
-export function parseJobNotification(payload: string): { name: string; dueInMs: number } {
+function parseJobNotification(payload: string): { name: string; dueInMs: number } {
   const at = payload.lastIndexOf('@');
   const ms = at > 0 ? Number(payload.slice(at + 1)) : NaN;
   return Number.isFinite(ms) && ms > 0
@@ -63,7 +63,7 @@ export function parseJobNotification(payload: string): { name: string; dueInMs: 
 }
 
 /** How often the waker checks, with a notification of its own, that notifications reach it. */
-export const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_MS = 10_000;
 /** How long a heartbeat may take to come back before notifications count as not arriving. */
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 
@@ -78,12 +78,7 @@ const HEARTBEAT_TIMEOUT_MS = 2_000;
  * for one, accepts LISTEN and never passes anything on). While none is known to arrive, the waker itself wakes
  * each worker at the polling interval it was registered with: workers then run as if they polled.
  */
-export function createJobWaker(
-  logger: Logger,
-  notify: (workerId: string) => void,
-  opts: { heartbeatMs?: number } = {},
-) {
-  const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+export function createJobWaker(logger: Logger, notify: (workerId: string) => void) {
   const workers = new Map<string, Map<string, { intervalMs: number; lastWoken: number }>>();
   const tables = new Map<string, ReturnType<typeof coalesced>>();
   const due = dueTimers((name) => wake(name));
@@ -180,7 +175,7 @@ export function createJobWaker(
         .then(
           (s) => {
             stop = s;
-            heartbeat = setInterval(() => beat(database), heartbeatMs);
+            heartbeat = setInterval(() => beat(database), HEARTBEAT_MS);
             heartbeat.unref();
           },
           (err: unknown) => logger.warn({ err }, 'job notifications unavailable: workers poll only'),
