@@ -78,6 +78,15 @@ describe('benchmark harness at tiny sizes', () => {
     );
     expect(idle.length).toBe(flows.points.length / 6);
     for (const r of idle) expect(r.value).toBeGreaterThanOrEqual(0);
+    // Each c=32 point is held against the RSA limit measured next to its runs.
+    const adjacent = flows.references.filter((r) => r.label.includes('next to the runs of'));
+    expect(adjacent.map((r) => r.label.replace(/.*runs of /, '').replace(/ \(median\)$/, ''))).toEqual(
+      flows.points.filter((p) => p.params.connections === 32).map((p) => p.label),
+    );
+    for (const r of adjacent) expect(r.value).toBeGreaterThan(0);
+    const shares = flows.goals.filter((g) => g.name.endsWith('throughput vs RSA limit'));
+    expect(shares.length).toBe(adjacent.length);
+    for (const g of shares) expect(g.actual).toMatch(/^\d+% \(median run: [\d.]+ of \d+\/s\)$/);
     const erasure = saved.scenarios.find((s) => s.id === 'erasure')!;
     expect(erasure.points.map((p) => p.params.via)).toEqual(['library', 'sql']);
     const retention = saved.scenarios.find((s) => s.id === 'retention')!;
