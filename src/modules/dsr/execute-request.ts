@@ -27,7 +27,6 @@ export async function executeRequest(
   request: PrivacyRequestRow,
 ): Promise<PrivacyRequestStatus> {
   if (request.status !== 'executing') await repo.update(tx, request.id, { status: 'executing' });
-  const identities = requestIdentities(deps.keyring, request);
   const subjectId = request.subject_id;
   const now = deps.clock();
   let counts: Record<string, number> = {};
@@ -56,7 +55,7 @@ export async function executeRequest(
       break;
     }
     case 'opt_out': {
-      counts = await recordOptOut(tx, deps, request, identities);
+      counts = await recordOptOut(tx, deps, request, requestIdentities(deps.keyring, request));
       break;
     }
     case 'restriction': {
