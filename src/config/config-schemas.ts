@@ -176,7 +176,7 @@ export const envSchema = z.object({
   HOST: z.string().min(1).optional(),
   /** Proxies whose X-Forwarded-For is believed (the client address for sign-in throttling and audit). */
   FLOWGUARD_TRUSTED_PROXIES: trustedProxies.optional(),
-  /** Named prepared statements on PostgreSQL; off behind a transaction-mode pooler without their support. */
+  /** Named prepared statements (both stores); off behind a transaction-mode pooler without their support. */
   FLOWGUARD_DB_PREPARED_STATEMENTS: z
     .enum(['true', 'false'], { message: 'must be true or false' })
     .transform((v) => v === 'true')

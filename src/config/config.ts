@@ -48,7 +48,7 @@ export interface Config {
   previousMasterKeys: Buffer[];
   /** FLOWGUARD_KEYSTORE_URL: the key store's own database (unset: the data dir, or the main database). */
   keyStoreUrl: string | undefined;
-  /** FLOWGUARD_DB_PREPARED_STATEMENTS: name repeated statements on PostgreSQL (default true). */
+  /** FLOWGUARD_DB_PREPARED_STATEMENTS: name repeated statements, on either store (default true). */
   dbPreparedStatements: boolean;
   logLevel: LogLevel;
   server: {

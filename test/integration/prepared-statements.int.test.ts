@@ -108,6 +108,147 @@ describe.runIf(hasService('postgres'))('prepared statements on PostgreSQL', () =
 });
 
 /**
+ * The embedded store names the same statements (PGlite is one session: `pg_prepared_statements` shows what the
+ * process prepared), and a named statement answers exactly as PGlite's own query does: the same parameter
+ * serialisation, the same parsing of every column type flowguard uses, the same affected-row counts and errors.
+ */
+describe('prepared statements on the embedded store', () => {
+  let database: Database;
+  let plain: Database;
+  beforeAll(async () => {
+    database = await openDatabase({ databaseUrl: undefined, dataDir: '', inMemory: true });
+    plain = await openDatabase({
+      databaseUrl: undefined,
+      dataDir: '',
+      inMemory: true,
+      preparedStatements: false,
+    });
+    for (const db of [database, plain]) {
+      await sql`create table items (id int primary key, label text, at timestamptz, tags text[], doc jsonb,
+        total bigint, ok boolean, raw bytea, ref uuid)`.execute(db.db);
+      await sql`insert into items (id, label) values (1, 'one'), (2, 'two'), (3, 'three')`.execute(db.db);
+    }
+  });
+  afterAll(async () => {
+    await database?.close();
+    await plain?.close();
+  });
+
+  const prepared = async (db: Database) =>
+    (
+      await sql<{
+        name: string;
+        statement: string;
+      }>`select name, statement from pg_prepared_statements where name like 'fg_%'`.execute(db.db)
+    ).rows;
+
+  it('names a parameterised statement from its third run on, and answers as an unnamed one does', async () => {
+    const row = (i: number) => ({
+      at: new Date(Date.UTC(2026, 0, i, 3, 4, 5, 678)),
+      tags: [`t${i}`, 'with,comma', 'with "quote"'],
+      doc: { n: i, nested: { list: [1, 'two', null] } },
+      total: `${9_007_199_254_740_993n + BigInt(i)}`,
+      ok: i % 2 === 0,
+      raw: Buffer.from([0, i, 255]),
+      ref: `00000000-0000-4000-8000-00000000000${i}`,
+    });
+    const write = (db: Database, id: number) =>
+      db.db
+        .updateTable('items' as never)
+        .set(row(id) as never)
+        .where('id' as never, '=', id as never)
+        .executeTakeFirst();
+    const read = (db: Database, id: number) =>
+      db.db
+        .selectFrom('items' as never)
+        .select(['id', 'label', 'at', 'tags', 'doc', 'total', 'ok', 'raw', 'ref'] as never)
+        .where('id' as never, '=', id as never)
+        .where('at' as never, '<', new Date('2030-01-01') as never)
+        .execute();
+    const answers = { named: [] as unknown[], unnamed: [] as unknown[] };
+    for (const id of [1, 2, 3, 1, 2, 3]) {
+      const [a, b] = [await write(database, id), await write(plain, id)];
+      expect(a.numUpdatedRows).toBe(1n);
+      expect(b.numUpdatedRows).toBe(1n);
+      answers.named.push(await read(database, id));
+      answers.unnamed.push(await read(plain, id));
+    }
+    expect(answers.named).toEqual(answers.unnamed);
+    expect((answers.named[5] as unknown[])[0]).toEqual({
+      id: 3,
+      label: 'three',
+      ...row(3),
+      raw: new Uint8Array([0, 3, 255]),
+      total: 9_007_199_254_740_996n,
+    });
+    const names = (await prepared(database)).map((p) => p.statement);
+    expect(names).toHaveLength(2);
+    expect(names.some((s) => s.startsWith('update "items" set'))).toBe(true);
+    expect(await prepared(plain)).toEqual([]);
+  });
+
+  it('never names a statement without parameters, nor one seen less than three times', async () => {
+    const before = await prepared(database);
+    for (let i = 0; i < 5; i++) await sql`select count(*) from items`.execute(database.db);
+    for (let i = 0; i < 2; i++) await sql`select label from items where id > ${i}`.execute(database.db);
+    expect(await prepared(database)).toEqual(before);
+  });
+
+  it('never names a statement that holds planEachCall', async () => {
+    const before = await prepared(database);
+    for (const id of [1, 2, 3, 1]) {
+      await database.db
+        .selectFrom('items' as never)
+        .select('label' as never)
+        .where('id' as never, '=', id as never)
+        .modifyEnd(planEachCall)
+        .execute();
+    }
+    expect(await prepared(database)).toEqual(before);
+  });
+
+  it('keeps errors and transactions as they are: a named insert that conflicts fails with its code and rolls back', async () => {
+    const insert = (db: Database['db'], id: number) =>
+      db
+        .insertInto('items' as never)
+        .values({ id, label: `item ${id}` } as never)
+        .executeTakeFirst();
+    for (const id of [10, 11, 12]) expect((await insert(database.db, id)).numInsertedOrUpdatedRows).toBe(1n);
+    await expect(
+      database.db.transaction().execute(async (tx) => {
+        await insert(tx, 13);
+        await insert(tx, 10);
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    const kept = await sql<{ id: number }>`select id from items where id >= 10 order by id`.execute(
+      database.db,
+    );
+    expect(kept.rows.map((r) => r.id)).toEqual([10, 11, 12]);
+    // The session is usable at once, and the named statement too.
+    expect((await insert(database.db, 14)).numInsertedOrUpdatedRows).toBe(1n);
+  });
+
+  it('survives migrations: a changed result type fails once and a statement that no longer prepares keeps its error', async () => {
+    const all = (id: number) => sql`select * from items where id = ${id}`.execute(database.db);
+    for (let i = 0; i < 4; i++) await all(1);
+    const named = (await prepared(database)).length;
+    await sql`alter table items add column note text`.execute(database.db);
+    await expect(all(1)).rejects.toMatchObject({ code: '0A000' });
+    const after = await all(1);
+    expect(Object.keys(after.rows[0] as object)).toContain('note');
+    expect(await prepared(database)).toHaveLength(named - 1);
+
+    const noted = (id: number) => sql`select note from items where id = ${id}`.execute(database.db);
+    for (let i = 0; i < 2; i++) await noted(1);
+    await sql`alter table items drop column note`.execute(database.db);
+    // Its third run would name it: the preparation's own error is what the caller sees, every time.
+    await expect(noted(1)).rejects.toMatchObject({ code: '42703' });
+    await expect(noted(1)).rejects.toMatchObject({ code: '42703' });
+    expect(await prepared(database)).toHaveLength(named - 1);
+  });
+});
+
+/**
  * A named statement keeps the generic plan PostgreSQL chose the first times it ran: for a lookup by blind index
  * run while identities was nearly empty, a scan of the tenant's every identity. The lookups by identity are
  * planned on every call; the resolver's other statements are still named.

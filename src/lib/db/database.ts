@@ -5,7 +5,7 @@ import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import { acquirePidLock, pidLockHolder } from '../pid-lock.js';
-import { PGliteDialect, SessionLock, pgliteQuery } from './pglite-dialect.js';
+import { PGliteDialect, SessionLock, pgliteRunner } from './pglite-dialect.js';
 import { preparingPool } from './prepared-statements.js';
 import type { DB } from './schema.js';
 
@@ -63,7 +63,7 @@ export interface OpenOptions {
   /** For tests and tooling: an in-memory embedded store. */
   inMemory?: boolean | undefined;
   poolSize?: number | undefined;
-  /** PostgreSQL: name the statements run again and again (see prepared-statements.ts). Default true. */
+  /** Name the statements run again and again (see prepared-statements.ts, pglite-dialect.ts). Default true. */
   preparedStatements?: boolean | undefined;
 }
 
@@ -185,14 +185,14 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
     }
   }
   const lock = new SessionLock();
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite, lock) });
+  const run = pgliteRunner(pglite, { name: opts.preparedStatements ?? true });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(run, lock) });
   let closed = false;
   return {
     kind: 'pglite',
     db,
     sql: {
-      executeSql: (text, values = []) =>
-        lock.run(async () => ({ rows: (await pgliteQuery(pglite, text, values)).rows })),
+      executeSql: (text, values = []) => lock.run(async () => ({ rows: (await run(text, values)).rows })),
     },
     dump: () => lock.run(() => pglite.dumpDataDir('gzip')),
     // Under the session lock, so the LISTEN is not run inside another caller's open transaction.

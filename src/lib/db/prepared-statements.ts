@@ -43,40 +43,13 @@ export function preparingPool(
   pool: pg.Pool,
   opts: { after?: number; max?: number; name?: boolean } = {},
 ): PostgresPool {
-  const after = opts.after ?? 3;
-  const max = opts.max ?? 256;
-  /** Text → its name once named, or how often it has been seen until then; `false`: never name it. */
-  const seen = new Map<string, string | number | false>();
-  let named = 0;
-
-  function nameOf(text: string, values: readonly unknown[]): string | undefined {
-    const entry = seen.get(text);
-    if (typeof entry === 'string') return entry;
-    if (
-      opts.name === false ||
-      entry === false ||
-      values.length === 0 ||
-      named >= max ||
-      text.includes(PLAN_EACH_CALL)
-    )
-      return undefined;
-    const count = (entry ?? 0) + 1;
-    if (count < after) {
-      // Bound the counting too: a flood of distinct one-off texts must not grow the map without end.
-      if (entry !== undefined || seen.size < max * 16) seen.set(text, count);
-      return undefined;
-    }
-    const name = `fg_${crypto.createHash('sha256').update(text).digest('base64url').slice(0, 40)}`;
-    seen.set(text, name);
-    named++;
-    return name;
-  }
+  const names = statementNamer(opts);
 
   function run(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<pg.QueryResult> {
-    const name = nameOf(text, values);
+    const name = names.nameOf(text, values);
     if (!name) return client.query(text, values as unknown[]);
     return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
-      if ((err as { code?: string }).code === '0A000') seen.set(text, false);
+      if ((err as { code?: string }).code === '0A000') names.refuse(text);
       throw err;
     });
   }
@@ -138,6 +111,48 @@ export function preparingPool(
     end: () => pool.end(),
   };
 }
+
+/**
+ * Which statements get a name (the policy above, for PostgreSQL and the embedded store alike): a parameterised
+ * text from its `after`th run on, up to `max` names, never one that holds `planEachCall`. `refuse`: never name
+ * this text again (its prepared form failed).
+ */
+export function statementNamer(opts: { after?: number; max?: number; name?: boolean } = {}) {
+  const after = opts.after ?? 3;
+  const max = opts.max ?? 256;
+  /** Text → its name once named, or how often it has been seen until then; `false`: never name it. */
+  const seen = new Map<string, string | number | false>();
+  let named = 0;
+  return {
+    nameOf(text: string, values: readonly unknown[]): string | undefined {
+      const entry = seen.get(text);
+      if (typeof entry === 'string') return entry;
+      if (
+        opts.name === false ||
+        entry === false ||
+        values.length === 0 ||
+        named >= max ||
+        text.includes(PLAN_EACH_CALL)
+      )
+        return undefined;
+      const count = (entry ?? 0) + 1;
+      if (count < after) {
+        // Bound the counting too: a flood of distinct one-off texts must not grow the map without end.
+        if (entry !== undefined || seen.size < max * 16) seen.set(text, count);
+        return undefined;
+      }
+      const name = `fg_${crypto.createHash('sha256').update(text).digest('base64url').slice(0, 40)}`;
+      seen.set(text, name);
+      named++;
+      return name;
+    },
+    refuse(text: string): void {
+      seen.set(text, false);
+    },
+  };
+}
+
+export type StatementNamer = ReturnType<typeof statementNamer>;
 
 /**
  * BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT, each alone as Kysely sends them (a text with more
