@@ -137,7 +137,7 @@ async function measureStore(ctx: ScenarioContext, kind: StoreKind, limitSeconds:
           const limits: number[] = [];
           for (let r = 0; r < ctx.runs; r++) {
             // The machine's speed drifts over minutes: the goal's points are held against the limit of their moment.
-            if (connections === 32) limits.push(bestLimit(pem, limitSeconds / 2));
+            if (connections === 32) limits.push(bestLimit(pem, limitSeconds));
             runs.push(await loadRun({ ...common, requests: build(amount) }));
           }
           const point = makePoint(
@@ -240,7 +240,7 @@ export const flowsScenario: Scenario = {
       goals,
       notes: [
         "Closed loop (autocannon, keep-alive): each connection sends its next call when the previous one is answered. Every call is a fresh RSA-OAEP + AES-GCM envelope, signed with X-Hub-Signature-256; INIT uses 32 valid flow tokens in turn and reads the person's summary from the store.",
-        "The limit is one core's worth of RSA, measured in the harness while the server idles: once before each store's points and, for the goals, just before each run of a c=32 point (best of three loops of 1/3 s each), because the machine's speed drifts from minute to minute. A c=32 goal takes the median of its runs' shares of those limits.",
+        "The limit is one core's worth of RSA, measured in the harness while the server idles: once before each store's points and, for the goals, just before each run of a c=32 point (each time the best of three loops of 2/3 s), because the machine's speed drifts from minute to minute. A c=32 goal takes the median of its runs' shares of those limits.",
         "The server is one Node process: its event loop unwraps a lone call's key itself and hands those of calls arriving together to its RSA thread, and INIT calls arriving together read their tokens with one statement. The event loop, the RSA thread, the load generator and (for PostgreSQL) the database share the cores of this machine.",
         ...profileLines,
       ],
