@@ -46,7 +46,7 @@ function bestLimit(privateKeyPem: string, seconds: number): number {
  * A c=32 point against the RSA limit: each run's throughput over the limit measured just before that run, and
  * the median of those shares (with the median run's figures).
  */
-export function shareOfLimit(runs: readonly { perSecond: number }[], limits: readonly number[]) {
+function shareOfLimit(runs: readonly { perSecond: number }[], limits: readonly number[]) {
   const shares = runs.map((r, i) => ({
     share: r.perSecond / limits[i]!,
     perSecond: r.perSecond,

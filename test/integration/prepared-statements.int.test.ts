@@ -13,6 +13,15 @@ import {
   type TestApp,
 } from '../helpers/test-app.js';
 
+/** What this process's session has named (`pg_prepared_statements` is per session). */
+const prepared = async (db: Database) =>
+  (
+    await sql<{
+      name: string;
+      statement: string;
+    }>`select name, statement from pg_prepared_statements where name like 'fg_%'`.execute(db.db)
+  ).rows;
+
 /**
  * On PostgreSQL, statements run again and again are named (prepared once per connection, planned from a
  * cache); one-off and parameterless statements are not. One connection, so `pg_prepared_statements` (which is
@@ -35,13 +44,6 @@ describe.runIf(hasService('postgres'))('prepared statements on PostgreSQL', () =
     await pg?.drop();
   });
 
-  const prepared = async (db: Database) =>
-    (
-      await sql<{
-        name: string;
-        statement: string;
-      }>`select name, statement from pg_prepared_statements where name like 'fg_%'`.execute(db.db)
-    ).rows;
   const labelOf = (db: Database, id: number) =>
     db.db
       .selectFrom('items' as never)
@@ -134,14 +136,6 @@ describe('prepared statements on the embedded store', () => {
     await plain?.close();
   });
 
-  const prepared = async (db: Database) =>
-    (
-      await sql<{
-        name: string;
-        statement: string;
-      }>`select name, statement from pg_prepared_statements where name like 'fg_%'`.execute(db.db)
-    ).rows;
-
   it('names a parameterised statement from its third run on, and answers as an unnamed one does', async () => {
     const row = (i: number) => ({
       at: new Date(Date.UTC(2026, 0, i, 3, 4, 5, 678)),
@@ -205,6 +199,21 @@ describe('prepared statements on the embedded store', () => {
         .execute();
     }
     expect(await prepared(database)).toEqual(before);
+  });
+
+  it("delivers the notifications a named statement sends (as the job waker's heartbeat does)", async () => {
+    const got: string[] = [];
+    const stop = await database.listen('fg_test_channel', (payload) => got.push(payload));
+    try {
+      for (let i = 0; i < 5; i++) {
+        await database.sql.executeSql('select pg_notify($1, $2)', ['fg_test_channel', `beat ${i}`]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(got).toEqual(['beat 0', 'beat 1', 'beat 2', 'beat 3', 'beat 4']);
+      expect((await prepared(database)).some((p) => p.statement === 'select pg_notify($1, $2)')).toBe(true);
+    } finally {
+      await stop();
+    }
   });
 
   it('keeps errors and transactions as they are: a named insert that conflicts fails with its code and rolls back', async () => {

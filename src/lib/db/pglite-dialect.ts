@@ -111,9 +111,10 @@ export function pgliteRunner(pg: PGlite, opts: { name?: boolean } = {}): PgliteR
       if ((err as { code?: string }).code === '0A000') {
         names.refuse(text);
         prepared.delete(name);
-        await pg.execProtocol(
-          frames(protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()),
-        );
+        // Freed so the name can never run the stale form; the statement's own error is what the caller gets.
+        await pg
+          .execProtocol(frames(protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()))
+          .catch(() => undefined);
       }
       throw err;
     }

@@ -152,8 +152,6 @@ export function statementNamer(opts: { after?: number; max?: number; name?: bool
   };
 }
 
-export type StatementNamer = ReturnType<typeof statementNamer>;
-
 /**
  * BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT, each alone as Kysely sends them (a text with more
  * than one statement is none of these).
